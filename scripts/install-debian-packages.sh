@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the sandbox needs (or those named as arguments),
+# using sudo when not root. Safe to run again.
+set -euo pipefail
+pkgs=("$@")
+((${#pkgs[@]})) || pkgs=(etcd-server prometheus git openssl golang-go rsync jq dpkg-dev)
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+echo "[install] apt-get install ${pkgs[*]}"
+as_root apt-get update -q >/dev/null
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null
+echo "[install] done"
