@@ -1,10 +1,16 @@
 // `weir sandbox up|down|status|env|token`.
 import type { Command } from 'commander';
 import { KubeConfig } from '@kubernetes/client-node';
-import { envLines, mintServiceAccountToken, sandboxDown, sandboxStatus, sandboxUp } from '../sandbox/index.ts';
+import { createSandboxRepository, envLines, mintServiceAccountToken, sandboxDown, sandboxStatus, sandboxUp, type SandboxState } from '../sandbox/index.ts';
 
 function print(line: string): void {
   process.stdout.write(line + '\n');
+}
+
+async function runningSandbox(name: string): Promise<SandboxState> {
+  const { running, state } = await sandboxStatus(name);
+  if (!running || !state) throw new Error(`sandbox "${name}" is not running: start it with "weir sandbox up"`);
+  return state;
 }
 
 export function registerSandboxCommands(program: Command): void {
@@ -81,9 +87,7 @@ export function registerSandboxCommands(program: Command): void {
     .description('print export lines for the running sandbox: eval "$(weir sandbox env)"')
     .action(async () => {
       const { name } = sandbox.opts<{ name: string }>();
-      const { running, state } = await sandboxStatus(name);
-      if (!running || !state) throw new Error(`sandbox "${name}" is not running: start it with "weir sandbox up"`);
-      for (const line of envLines(state)) print(line);
+      for (const line of envLines(await runningSandbox(name))) print(line);
     });
 
   sandbox
@@ -94,10 +98,20 @@ export function registerSandboxCommands(program: Command): void {
     .option('--duration <seconds>', 'lifetime in seconds', '3600')
     .action(async (serviceAccount: string, opts: { namespace: string; duration: string }) => {
       const { name } = sandbox.opts<{ name: string }>();
-      const { running, state } = await sandboxStatus(name);
-      if (!running || !state) throw new Error(`sandbox "${name}" is not running: start it with "weir sandbox up"`);
       const kc = new KubeConfig();
-      kc.loadFromFile(state.kubeconfig);
+      kc.loadFromFile((await runningSandbox(name)).kubeconfig);
       print(await mintServiceAccountToken(kc, opts.namespace, serviceAccount, Number(opts.duration)));
+    });
+
+  sandbox
+    .command('repo')
+    .description("repositories on the sandbox's Git server")
+    .command('create')
+    .description('create an empty repository and print its clone URL')
+    .argument('<repository>', 'a name such as "apps" or "team/apps"')
+    .option('--branch <branch>', 'default branch', 'main')
+    .action(async (repository: string, opts: { branch: string }) => {
+      const { name } = sandbox.opts<{ name: string }>();
+      print(await createSandboxRepository(await runningSandbox(name), repository, { defaultBranch: opts.branch }));
     });
 }

@@ -81,6 +81,32 @@ export function validateRepositoryName(name: string): void {
   }
 }
 
+/**
+ * Creates the bare repository `<root>/<name>.git` that accepts pushes over
+ * HTTP, and returns its directory. A running server serves it at once, so
+ * other processes (the CLI, tests) can create repositories too.
+ */
+export async function createBareRepository(root: string, name: string, opts: CreateRepositoryOptions = {}): Promise<string> {
+  validateRepositoryName(name);
+  const baseEnv = gitBaseEnv(root);
+  const branch = opts.defaultBranch ?? 'main';
+  try {
+    await execFileAsync('git', ['check-ref-format', '--branch', branch], { env: baseEnv });
+  } catch {
+    throw new Error(`invalid default branch name ${JSON.stringify(branch)}`);
+  }
+  const dir = path.join(root, `${name}.git`);
+  const exists = await stat(dir).then(
+    () => true,
+    () => false,
+  );
+  if (exists) throw new Error(`repository ${JSON.stringify(name)} already exists at ${dir}`);
+  await mkdir(path.dirname(dir), { recursive: true });
+  await execFileAsync('git', ['init', '--quiet', '--bare', `--initial-branch=${branch}`, dir], { env: baseEnv });
+  await execFileAsync('git', ['config', 'http.receivepack', 'true'], { env: { ...baseEnv, GIT_DIR: dir } });
+  return dir;
+}
+
 /** Environment for every git process: no inherited GIT_* variables, no user or system config. */
 function gitBaseEnv(root: string): NodeJS.ProcessEnv {
   return {
@@ -421,25 +447,9 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
   }
 
   async function createRepository(name: string, repoOpts: CreateRepositoryOptions = {}): Promise<string> {
-    validateRepositoryName(name);
-    const branch = repoOpts.defaultBranch ?? 'main';
-    try {
-      await execFileAsync('git', ['check-ref-format', '--branch', branch], { env: baseEnv });
-    } catch {
-      throw new Error(`invalid default branch name ${JSON.stringify(branch)}`);
-    }
-    const dir = path.join(root, `${name}.git`);
-    const exists = await stat(dir).then(
-      () => true,
-      () => false,
-    );
-    if (exists) throw new Error(`repository ${JSON.stringify(name)} already exists at ${dir}`);
-    await mkdir(path.dirname(dir), { recursive: true });
-    await execFileAsync('git', ['init', '--quiet', '--bare', `--initial-branch=${branch}`, dir], { env: baseEnv });
-    await execFileAsync('git', ['config', 'http.receivepack', 'true'], { env: { ...baseEnv, GIT_DIR: dir } });
-    const cloneUrl = `${url}/${name}.git`;
-    log.info({ name, dir, defaultBranch: branch }, 'repository created');
-    return cloneUrl;
+    const dir = await createBareRepository(root, name, repoOpts);
+    log.info({ name, dir, defaultBranch: repoOpts.defaultBranch ?? 'main' }, 'repository created');
+    return `${url}/${name}.git`;
   }
 
   return {

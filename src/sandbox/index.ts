@@ -4,3 +4,4 @@ export { instanceDir, instanceFiles, kubernetesBinDir, KUBERNETES_VERSION } from
 export { readState, type SandboxState } from './state.ts';
 export { processGroupMembers, pidAlive } from './processes.ts';
 export { mintServiceAccountToken } from './tokens.ts';
+export { createSandboxRepository } from './repositories.ts';

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { dump } from 'js-yaml';
 
 const run = promisify(execFile);
 
@@ -69,23 +70,12 @@ export async function createPki(dir: string): Promise<SandboxPki> {
 /** A kubeconfig that authenticates with a bearer token. */
 export function kubeconfigYaml(opts: { server: string; caFile: string; user: string; token: string; context?: string }): string {
   const context = opts.context ?? 'weir-sandbox';
-  return `apiVersion: v1
-kind: Config
-clusters:
-- name: ${context}
-  cluster:
-    server: ${opts.server}
-    certificate-authority: ${opts.caFile}
-users:
-- name: ${opts.user}
-  user:
-    token: ${opts.token}
-contexts:
-- name: ${context}
-  context:
-    cluster: ${context}
-    user: ${opts.user}
-    namespace: default
-current-context: ${context}
-`;
+  return dump({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: context, cluster: { server: opts.server, 'certificate-authority': opts.caFile } }],
+    users: [{ name: opts.user, user: { token: opts.token } }],
+    contexts: [{ name: context, context: { cluster: context, user: opts.user, namespace: 'default' } }],
+    'current-context': context,
+  });
 }

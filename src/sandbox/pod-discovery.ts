@@ -20,6 +20,11 @@ export function sanitizeLabelName(name: string): string {
   return name.replace(/[^a-zA-Z0-9_]/g, '_');
 }
 
+function readyLabel(pod: V1Pod): string {
+  const ready = pod.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+  return ready === 'True' ? 'true' : ready === 'False' ? 'false' : 'unknown';
+}
+
 /** The target groups kubernetes_sd_configs (role: pod) would produce for one pod. */
 export function podTargetGroups(pod: V1Pod): TargetGroup[] {
   const ip = pod.status?.podIP;
@@ -33,7 +38,7 @@ export function podTargetGroups(pod: V1Pod): TargetGroup[] {
     __meta_kubernetes_pod_node_name: pod.spec?.nodeName ?? '',
     __meta_kubernetes_pod_host_ip: pod.status?.hostIP ?? '',
     __meta_kubernetes_pod_phase: pod.status?.phase ?? '',
-    __meta_kubernetes_pod_ready: pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? 'true' : 'false',
+    __meta_kubernetes_pod_ready: readyLabel(pod),
   };
   for (const [k, v] of Object.entries(meta.labels ?? {})) {
     labels[`__meta_kubernetes_pod_label_${sanitizeLabelName(k)}`] = v;

@@ -88,6 +88,6 @@ function prefixed(data: Record<string, string>, prefix: string): Record<string, 
 export function expand(value: string, env: Record<string, string>): string {
   return value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name: string | undefined) => {
     if (match === '$$') return '$';
-    return name !== undefined && name in env ? (env[name] ?? '') : match;
+    return name !== undefined && Object.hasOwn(env, name) ? (env[name] ?? '') : match;
   });
 }

@@ -30,8 +30,9 @@ export class PodIpAllocator {
   }
 
   allocate(): string {
-    // 65,024 usable addresses (x.2 .. 254.254); wrap around and skip those in use.
-    for (let tries = 0; tries < 254 * 256; tries++) {
+    // The counter cycles through 2 .. 254*256+254; one full cycle visits every
+    // usable address (last octet 2..254) once, wherever it starts.
+    for (let tries = 0; tries <= 254 * 256 + 252; tries++) {
       const n = this.#next;
       this.#next = n >= 254 * 256 + 254 ? 2 : n + 1;
       const hi = Math.floor(n / 256);
