@@ -32,16 +32,22 @@ describe('sandbox Git server', () => {
     const url = created.stdout.trim();
     assert.equal(url, `${sb.state.gitUrl}/${name}.git`);
 
+    const author = { name: 'Test', email: 'test@weir.dev' };
+    // Seed the empty repository: a new local repository pushed as main.
+    const seed = await tempDir();
+    await git.init({ fs, dir: seed, defaultBranch: 'main' });
+    await writeFile(join(seed, 'README.md'), 'apps\n');
+    await git.add({ fs, dir: seed, filepath: 'README.md' });
+    await git.commit({ fs, dir: seed, message: 'seed', author });
+    await git.push({ fs, http, dir: seed, url, ref: 'main' });
+
+    // Clone, commit and push with isomorphic-git.
     const work = await tempDir();
-    await git.clone({ fs, http, dir: work, url, singleBranch: true, ref: 'main' }).catch(async (err: unknown) => {
-      // An empty repository has no main yet: start one locally instead.
-      if (!(err instanceof Error) || !/not find|NotFound/i.test(err.message)) throw err;
-      await git.init({ fs, dir: work, defaultBranch: 'main' });
-      await git.addRemote({ fs, dir: work, remote: 'origin', url });
-    });
+    await git.clone({ fs, http, dir: work, url, singleBranch: true, ref: 'main', depth: 1 });
+    assert.equal(await readFile(join(work, 'README.md'), 'utf8'), 'apps\n');
     await writeFile(join(work, 'rollout.yaml'), 'kind: Rollout\n');
     await git.add({ fs, dir: work, filepath: 'rollout.yaml' });
-    const sha = await git.commit({ fs, dir: work, message: 'add rollout', author: { name: 'Test', email: 'test@weir.dev' } });
+    const sha = await git.commit({ fs, dir: work, message: 'add rollout', author });
     const pushed = await git.push({ fs, http, dir: work, remote: 'origin', ref: 'main' });
     assert.equal(pushed.ok, true);
 
