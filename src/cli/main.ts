@@ -4,6 +4,9 @@
 // and option validation built in, and no dependencies of its own.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerControllerCommand } from './controller-command.ts';
+import { registerLintCommand } from './lint-command.ts';
+import { registerRolloutCommands } from './rollout-commands.ts';
 import { registerSandboxCommands } from './sandbox-commands.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -19,6 +22,9 @@ export function buildProgram(): Command {
     .action(() => {
       process.stdout.write(`weir ${pkg.version} (node ${process.version})\n`);
     });
+  registerControllerCommand(program, pkg.version);
+  registerRolloutCommands(program);
+  registerLintCommand(program);
   registerSandboxCommands(program);
   return program;
 }

@@ -2,8 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { loadAll } from 'js-yaml';
+import { ObjectApplier } from '../cluster/apply.ts';
 import { waitFor } from '../util/wait.ts';
 
 const manifestsDir = fileURLToPath(new URL('manifests/', import.meta.url));
@@ -15,10 +16,8 @@ export async function loadManifests(file: string): Promise<KubernetesObject[]> {
 
 /** Server-side apply of each object, as the sandbox's own field manager. */
 export async function applyAll(kc: KubeConfig, objects: KubernetesObject[]): Promise<void> {
-  const api = KubernetesObjectApi.makeApiClient(kc);
-  for (const obj of objects) {
-    await api.patch(obj, undefined, undefined, 'weir-sandbox', true, PatchStrategy.ServerSideApply);
-  }
+  const applier = ObjectApplier.forConfig(kc);
+  for (const obj of objects) await applier.apply(obj, { fieldManager: 'weir-sandbox', force: true });
 }
 
 export async function bootstrapCluster(kc: KubeConfig): Promise<void> {

@@ -1,0 +1,33 @@
+// The Rollout API: schemas and types (the one source the validation and the
+// CRDs come from), validation, conversion from argoproj.io, the CRDs, and
+// manifest loading with file:line positions.
+export * from './common.ts';
+export * from './rollout.ts';
+export { isValidDuration, parseDuration } from './duration.ts';
+export {
+  GATEWAY_API_PLUGIN,
+  SUPPORTED_STEP_ACTIONS,
+  UNSUPPORTED_STEP_ACTIONS,
+  formatFieldPath,
+  parseFieldPath,
+  validateRollout,
+  type FieldError,
+  type PathSegment,
+  type ValidationResult,
+} from './validate.ts';
+export { ARGO_KINDS, convertArgoObject, convertArgoRollout, isArgoKind, isArgoRollout } from './convert.ts';
+export {
+  CRD_KINDS,
+  GENERATED_HEADER,
+  ROLLOUT_KIND,
+  buildCrd,
+  crdFiles,
+  kindSchema,
+  rolloutCrd,
+  toStructuralSchema,
+  type CrdKind,
+  type GeneratedFile,
+  type PrinterColumn,
+  type StructuralSchema,
+} from './crd.ts';
+export { lineOf, loadManifestFile, parseManifests, type ManifestDocument, type ManifestError, type ParsedManifests } from './manifests.ts';

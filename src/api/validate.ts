@@ -1,0 +1,960 @@
+// Validation of a Rollout: the schema (TypeBox, the same one the CRD comes
+// from) plus the cross-field rules Argo Rollouts' controller applies
+// (pkg/apis/rollouts/validation), plus what Weir does not support. It never
+// throws: whatever the input, it returns the list of problems, each with a
+// field path such as `spec.strategy.canary.steps[2].setWeight`.
+//
+// Nulls are dropped before anything is checked, as the Kubernetes API server
+// drops null fields of a custom resource (`nullable` is never set here), so
+// `paused: null` means the same as leaving `paused` out.
+//
+// Rules beyond the schema's types (Argo's unless marked Weir):
+// - apiVersion weir.dev/v1alpha1 or argoproj.io/v1alpha1; metadata.name set,
+//   names and labels in Kubernetes syntax; unknown fields reported (Weir).
+// - spec: replicas, minReadySeconds, revisionHistoryLimit,
+//   progressDeadlineSeconds ≥ 0; progressDeadlineSeconds (default 600) >
+//   minReadySeconds; selector required, non-empty, valid, matching the
+//   template's labels; template with ≥ 1 container (name, image), restart
+//   policy Always; workloadRef and rollbackWindow not supported (Weir).
+// - strategy: exactly one of canary and blueGreen; blueGreen not supported yet
+//   (Weir), still checked for active ≠ preview and scaleDownDelayRevisionLimit
+//   ≤ revisionHistoryLimit.
+// - canary: maxSurge/maxUnavailable an integer ≥ 0 or "N%" with N ≤ 100, not
+//   both 0; canaryService ≠ stableService, both required with trafficRouting
+//   (Weir: Argo requires them only for some routers); scaleDownDelaySeconds
+//   and dynamicStableScale only with trafficRouting, not together;
+//   *DelaySeconds ≥ 0 (Weir); antiAffinity and pingPong not supported (Weir).
+// - trafficRouting: only plugins["argoproj-labs/gatewayAPI"] with httpRoute or
+//   httpRoutes (and namespace); other routers, plugins, plugin fields and
+//   maxTrafficWeight not supported (Weir).
+// - steps: exactly one action each (Weir counts setCanaryScale too); setWeight
+//   0..100; pause duration ≥ 0 and parseable; setCanaryScale needs
+//   trafficRouting and exactly one of weight (0..100), replicas (≥ 0),
+//   matchTrafficWeight; experiment, setHeaderRoute, setMirrorRoute and plugin
+//   steps not supported (Weir).
+// - analysis (steps and background): ≥ 1 template, templateName set and not
+//   listed twice, argument names unique, value xor valueFrom, valueFrom with
+//   one source, fieldRef paths into metadata the downward API offers;
+//   background startingStep within the steps (Weir).
+import type { TLocalizedValidationError } from 'typebox/error';
+import { Settings } from 'typebox/system';
+import Value from 'typebox/value';
+import { API_VERSION, ARGO_API_VERSION } from './common.ts';
+import { parseDuration } from './duration.ts';
+import { GatewayApiRouting, Rollout } from './rollout.ts';
+
+export interface FieldError {
+  /** Field path, e.g. `spec.strategy.canary.steps[2].setWeight`; `""` for the object itself. */
+  path: string;
+  /** What is wrong, e.g. `must be between 0 and 100`. */
+  message: string;
+}
+
+export interface ValidationResult {
+  /** The Rollout (nulls dropped), when there are no errors. */
+  rollout?: Rollout;
+  errors: FieldError[];
+}
+
+export type PathSegment = string | number;
+
+/** The Gateway API traffic router plugin of Argo Rollouts, the one router Weir implements. */
+export const GATEWAY_API_PLUGIN = 'argoproj-labs/gatewayAPI';
+
+/** Canary step actions Weir runs. */
+export const SUPPORTED_STEP_ACTIONS = ['setWeight', 'pause', 'setCanaryScale', 'analysis'] as const;
+/** Canary step actions Argo Rollouts has and Weir does not. */
+export const UNSUPPORTED_STEP_ACTIONS = ['experiment', 'setHeaderRoute', 'setMirrorRoute', 'plugin'] as const;
+const STEP_ACTIONS: readonly string[] = [...SUPPORTED_STEP_ACTIONS, ...UNSUPPORTED_STEP_ACTIONS];
+
+/** Argo Rollouts' built-in traffic routers (trafficRouting.<key>), none of which Weir implements. */
+const ARGO_ROUTERS: Readonly<Record<string, string>> = {
+  istio: 'Istio',
+  nginx: 'NGINX Ingress',
+  alb: 'AWS ALB',
+  smi: 'SMI',
+  ambassador: 'Ambassador',
+  appMesh: 'AWS App Mesh',
+  traefik: 'Traefik',
+  apisix: 'Apache APISIX',
+};
+
+/** Fields of the argoproj-labs/gatewayAPI plugin's configuration Weir does not implement. */
+const GATEWAY_API_UNSUPPORTED = new Set([
+  'grpcRoute',
+  'grpcRoutes',
+  'tcpRoute',
+  'tcpRoutes',
+  'tlsRoute',
+  'tlsRoutes',
+  'httpRouteSelector',
+  'grpcRouteSelector',
+  'tcpRouteSelector',
+  'tlsRouteSelector',
+  'configMap',
+  'disableInProgressLabel',
+  'inProgressLabelKey',
+  'inProgressLabelValue',
+]);
+
+const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+const DEFAULT_REVISION_HISTORY_LIMIT = 10;
+
+// ---------------------------------------------------------------------------
+// Field paths
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/** `['spec', 'steps', 2, 'setWeight']` → `spec.steps[2].setWeight`; other keys as `["a/b"]`. */
+export function formatFieldPath(segments: readonly PathSegment[]): string {
+  let out = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (IDENTIFIER.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+/** The inverse of formatFieldPath. Stops at the first part it cannot read. */
+export function parseFieldPath(path: string): PathSegment[] {
+  const segments: PathSegment[] = [];
+  const token = /(?:^|\.)([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/y;
+  token.lastIndex = 0;
+  while (token.lastIndex < path.length) {
+    const start = token.lastIndex;
+    const m = token.exec(path);
+    if (!m || token.lastIndex === start) break;
+    if (m[1] !== undefined) segments.push(m[1]);
+    else if (m[2] !== undefined) segments.push(Number(m[2]));
+    else if (m[3] !== undefined) segments.push(JSON.parse(m[3]) as string);
+  }
+  return segments;
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers over unknown values
+
+type Obj = Record<string, unknown>;
+
+function isObj(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+function int(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+}
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return value.length > 40 ? `string ${JSON.stringify(value.slice(0, 40))}…` : `string ${JSON.stringify(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return typeof value;
+}
+
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  integer: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'a boolean (true or false)',
+  object: 'an object',
+  array: 'a list',
+  null: 'null',
+};
+
+function joinOr(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1] ?? ''}`;
+}
+
+// Kubernetes name and label syntax (k8s.io/apimachinery/pkg/util/validation).
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const QUALIFIED_NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+function subdomainProblem(name: string): string | undefined {
+  if (name.length > 253) return 'must be at most 253 characters';
+  if (!DNS1123_SUBDOMAIN.test(name)) return 'must be a DNS-1123 subdomain: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit';
+  return undefined;
+}
+function labelNameProblem(name: string): string | undefined {
+  if (name.length > 63) return 'must be at most 63 characters';
+  if (!DNS1123_LABEL.test(name)) return 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit';
+  return undefined;
+}
+function serviceNameProblem(name: string): string | undefined {
+  if (name.length > 63) return 'must be at most 63 characters';
+  if (!DNS1035_LABEL.test(name)) return 'must be a valid Service name: lowercase letters, digits and "-", starting with a letter and ending with a letter or digit';
+  return undefined;
+}
+function qualifiedNameProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined && (prefix === '' || subdomainProblem(prefix) !== undefined)) return 'has an invalid prefix: it must be a DNS-1123 subdomain such as example.com';
+  if (name === '' || name.length > 63 || !QUALIFIED_NAME_PART.test(name)) {
+    return 'must be a valid key: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit, with an optional DNS prefix and "/"';
+  }
+  return undefined;
+}
+function labelValueProblem(value: string): string | undefined {
+  if (value === '') return undefined;
+  if (value.length > 63 || !QUALIFIED_NAME_PART.test(value)) return 'must be a valid label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit';
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Collecting errors
+
+class Problems {
+  readonly errors: FieldError[] = [];
+  readonly #seen = new Set<string>();
+
+  add(path: readonly PathSegment[], message: string): void {
+    const formatted = formatFieldPath(path);
+    const key = `${formatted}\u0000${message}`;
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.errors.push({ path: formatted, message });
+  }
+}
+
+class CycleError extends Error {
+  readonly path: PathSegment[];
+  constructor(path: PathSegment[]) {
+    super('the value refers to itself');
+    this.path = path;
+  }
+}
+
+/** A deep copy without null-valued object fields (paths of dropped nulls go to `dropped`). */
+function dropNulls(value: unknown, path: PathSegment[], dropped: Set<string>, ancestors: Set<object>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (ancestors.has(value)) throw new CycleError(path);
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((item: unknown, i) => dropNulls(item, [...path, i], dropped, ancestors));
+    const out: Obj = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (item === null) {
+        dropped.add(formatFieldPath([...path, key]));
+        continue;
+      }
+      out[key] = dropNulls(item, [...path, key], dropped, ancestors);
+    }
+    return out;
+  } finally {
+    ancestors.delete(value);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Schema errors, collapsed into one message per field
+
+type SchemaNode = Record<string, unknown>;
+
+function unescapePointer(part: string): string {
+  return part.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+/** The schema node a TypeBox schemaPath (`#/properties/spec/...`) points at. */
+function schemaAt(root: unknown, schemaPath: string): SchemaNode | undefined {
+  let node: unknown = root;
+  for (const part of schemaPath.replace(/^#\/?/, '').split('/')) {
+    if (part === '') continue;
+    if (Array.isArray(node)) node = node[Number(part)];
+    else if (isObj(node)) node = node[unescapePointer(part)];
+    else return undefined;
+  }
+  return isObj(node) ? node : undefined;
+}
+
+/** Path segments for a JSON pointer into `value` (array indexes become numbers). */
+function segmentsOf(value: unknown, instancePath: string): { segments: PathSegment[]; found: unknown } {
+  const segments: PathSegment[] = [];
+  let node: unknown = value;
+  for (const raw of instancePath.split('/').slice(1)) {
+    const part = unescapePointer(raw);
+    if (Array.isArray(node) && /^\d+$/.test(part)) {
+      segments.push(Number(part));
+      node = node[Number(part)];
+    } else {
+      segments.push(part);
+      node = isObj(node) ? node[part] : undefined;
+    }
+  }
+  return { segments, found: node };
+}
+
+function rangeMessage(node: SchemaNode | undefined, keyword: string, limit: unknown): string {
+  const min = node?.minimum ?? node?.exclusiveMinimum;
+  const max = node?.maximum ?? node?.exclusiveMaximum;
+  if (typeof min === 'number' && typeof max === 'number' && node?.minimum !== undefined && node.maximum !== undefined) return `must be between ${min} and ${max}`;
+  if (keyword === 'minimum' && limit === 0) return 'must not be negative';
+  if (keyword === 'minimum') return `must be at least ${String(limit)}`;
+  if (keyword === 'maximum') return `must be at most ${String(limit)}`;
+  if (keyword === 'exclusiveMinimum') return `must be greater than ${String(limit)}`;
+  return `must be less than ${String(limit)}`;
+}
+
+function errorMessage(error: TLocalizedValidationError, root: unknown, found: unknown): string {
+  const node = schemaAt(root, error.schemaPath);
+  switch (error.keyword) {
+    case 'type': {
+      const expected = Array.isArray(error.params.type) ? error.params.type.map((t) => TYPE_NAMES[t] ?? t) : [TYPE_NAMES[error.params.type] ?? error.params.type];
+      return `must be ${joinOr(expected)} (got ${describe(found)})`;
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return rangeMessage(node, error.keyword, error.params.limit);
+    case 'format':
+      if (error.params.format === 'date-time') return `must be an RFC 3339 date-time such as "2024-05-01T12:00:00Z" (got ${describe(found)})`;
+      return `must be a valid ${error.params.format}`;
+    case 'const':
+      return `must be ${JSON.stringify(error.params.allowedValue)} (got ${describe(found)})`;
+    case 'enum':
+      return `must be one of ${joinOr(error.params.allowedValues.map((v) => JSON.stringify(v)))} (got ${describe(found)})`;
+    case 'minItems':
+      return error.params.limit === 1 ? 'must not be empty' : `must have at least ${error.params.limit} items`;
+    case 'maxItems':
+      return `must have at most ${error.params.limit} items`;
+    case 'minLength':
+      return error.params.limit === 1 ? 'must not be empty' : `must be at least ${error.params.limit} characters`;
+    case 'maxLength':
+      return `must be at most ${error.params.limit} characters`;
+    case 'pattern':
+      return `must match ${error.params.pattern}`;
+    default:
+      return error.message;
+  }
+}
+
+/** One message for a value that matches none of a union's members. */
+function unionMessage(union: SchemaNode | undefined, branchErrors: TLocalizedValidationError[], instancePath: string, root: unknown, found: unknown): string {
+  // A member whose type matched but whose constraint failed (e.g. a negative
+  // integer for a Duration) says more than "must be an integer or a string".
+  const constraint = branchErrors.find((e) => e.instancePath === instancePath && !['type', 'const', 'anyOf', 'enum'].includes(e.keyword));
+  if (constraint) return errorMessage(constraint, root, found);
+  const members = Array.isArray(union?.anyOf) ? (union.anyOf as unknown[]).filter(isObj) : [];
+  if (members.length > 0 && members.every((m) => 'const' in m)) {
+    return `must be one of ${joinOr(members.map((m) => JSON.stringify(m.const)))} (got ${describe(found)})`;
+  }
+  const names = [...new Set(members.map((m) => (typeof m.type === 'string' ? (TYPE_NAMES[m.type] ?? m.type) : 'a valid value')))];
+  if (names.length > 0) return `must be ${joinOr(names)} (got ${describe(found)})`;
+  return `is not valid (got ${describe(found)})`;
+}
+
+/** Runs Value.Errors with room for every error (TypeBox keeps 8 by default). */
+function allErrors(schema: unknown, value: unknown): TLocalizedValidationError[] {
+  const previous = Settings.Get().maxErrors;
+  Settings.Set({ maxErrors: 10_000 });
+  try {
+    return Value.Errors(schema as Parameters<typeof Value.Errors>[0], value);
+  } finally {
+    Settings.Set({ maxErrors: previous });
+  }
+}
+
+/** Schema errors of `value` against `schema`, reported under `prefix`. */
+function schemaErrors(schema: unknown, value: unknown, prefix: readonly PathSegment[], problems: Problems): void {
+  const errors = allErrors(schema, value);
+  const consumed = new Set<TLocalizedValidationError>();
+  // Outer unions first, so a union's members' errors fold into its one message.
+  const unions = errors.filter((e) => e.keyword === 'anyOf').sort((a, b) => a.schemaPath.length - b.schemaPath.length);
+  for (const union of unions) {
+    if (consumed.has(union)) continue;
+    const memberPrefix = `${union.schemaPath}/anyOf/`;
+    const members = errors.filter((e) => e.schemaPath.startsWith(memberPrefix));
+    for (const e of members) consumed.add(e);
+    consumed.add(union);
+    const { segments, found } = segmentsOf(value, union.instancePath);
+    problems.add([...prefix, ...segments], unionMessage(schemaAt(schema, union.schemaPath), members, union.instancePath, schema, found));
+  }
+  for (const error of errors) {
+    if (consumed.has(error)) continue;
+    const { segments, found } = segmentsOf(value, error.instancePath);
+    if (error.keyword === 'required') {
+      for (const property of error.params.requiredProperties) problems.add([...prefix, ...segments, property], 'required');
+      continue;
+    }
+    problems.add([...prefix, ...segments], errorMessage(error, schema, found));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Unknown fields (which the API server would silently drop)
+
+/** Edit distance counting a swap of neighbours as one edit (optimal string alignment), case-insensitive. */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  const d: number[][] = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const at = (i: number, j: number): number => d[i]?.[j] ?? Infinity;
+  for (let i = 1; i <= x.length; i++) {
+    const row = d[i];
+    if (!row) continue;
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
+      row[j] = best;
+    }
+  }
+  return at(x.length, y.length);
+}
+
+function unknownFieldMessage(key: string, known: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(key, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  const hint = best !== undefined && bestDistance <= (best.length <= 4 ? 1 : 2) ? ` (did you mean "${best}"?)` : '';
+  return `unknown field${hint}: the schema has no such field`;
+}
+
+function unknownFields(schema: unknown, value: unknown, path: PathSegment[], problems: Problems, skip: ReadonlySet<string> = new Set()): void {
+  if (!isObj(schema) || schema['x-kubernetes-preserve-unknown-fields'] === true || 'anyOf' in schema) return;
+  if (schema.type === 'array' && Array.isArray(value)) {
+    value.forEach((item: unknown, i) => {
+      unknownFields(schema.items, item, [...path, i], problems);
+    });
+    return;
+  }
+  if (schema.type !== 'object' || !isObj(value)) return;
+  const properties = isObj(schema.properties) ? schema.properties : {};
+  const pattern = isObj(schema.patternProperties) ? Object.values(schema.patternProperties)[0] : undefined;
+  for (const [key, item] of Object.entries(value)) {
+    if (skip.has(key)) continue;
+    if (key in properties) unknownFields(properties[key], item, [...path, key], problems);
+    else if (pattern !== undefined) unknownFields(pattern, item, [...path, key], problems);
+    else if (schema.additionalProperties !== true) problems.add([...path, key], unknownFieldMessage(key, Object.keys(properties)));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Cross-field rules
+
+interface Context {
+  problems: Problems;
+  /** Paths of null fields dropped before validation. */
+  dropped: ReadonlySet<string>;
+}
+
+function notSupported(what: string): string {
+  return `${what} not supported by Weir`;
+}
+
+function checkNonNegative(value: unknown, path: PathSegment[], ctx: Context): void {
+  const n = int(value);
+  if (n !== undefined && n < 0) ctx.problems.add(path, 'must not be negative');
+}
+
+function checkLabels(map: unknown, path: PathSegment[], ctx: Context, values: boolean): void {
+  if (!isObj(map)) return;
+  for (const [key, value] of Object.entries(map)) {
+    const keyProblem = qualifiedNameProblem(key);
+    if (keyProblem) ctx.problems.add([...path, key], `key ${JSON.stringify(key)} ${keyProblem}`);
+    if (!values) continue;
+    const v = str(value);
+    const valueProblem = v === undefined ? undefined : labelValueProblem(v);
+    if (valueProblem) ctx.problems.add([...path, key], valueProblem);
+  }
+}
+
+function checkMetadata(meta: unknown, ctx: Context): void {
+  if (!isObj(meta)) return;
+  const name = meta.name;
+  if (name === undefined) ctx.problems.add(['metadata', 'name'], 'required');
+  else if (typeof name === 'string') {
+    const problem = name === '' ? 'must not be empty' : subdomainProblem(name);
+    if (problem) ctx.problems.add(['metadata', 'name'], problem);
+  }
+  const namespace = str(meta.namespace);
+  if (namespace !== undefined) {
+    const problem = namespace === '' ? 'must not be empty' : labelNameProblem(namespace);
+    if (problem) ctx.problems.add(['metadata', 'namespace'], problem);
+  }
+  checkLabels(meta.labels, ['metadata', 'labels'], ctx, true);
+  checkLabels(meta.annotations, ['metadata', 'annotations'], ctx, false);
+}
+
+type Selector = { matchLabels: Obj; matchExpressions: Obj[] };
+
+function checkSelector(selector: unknown, path: PathSegment[], ctx: Context): Selector | undefined {
+  if (!isObj(selector)) return undefined;
+  const matchLabels = isObj(selector.matchLabels) ? selector.matchLabels : {};
+  const matchExpressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions.filter(isObj) : [];
+  if (Object.keys(matchLabels).length + matchExpressions.length === 0) {
+    ctx.problems.add(path, 'must not be empty: set matchLabels or matchExpressions (an empty selector would select every pod)');
+  }
+  checkLabels(selector.matchLabels, [...path, 'matchLabels'], ctx, true);
+  let valid = true;
+  if (Array.isArray(selector.matchExpressions)) {
+    for (const [i, e] of (selector.matchExpressions as unknown[]).entries()) {
+      if (!isObj(e)) continue;
+      const at = [...path, 'matchExpressions', i];
+      const key = str(e.key);
+      if (key !== undefined) {
+        const problem = qualifiedNameProblem(key);
+        if (problem) ctx.problems.add([...at, 'key'], problem);
+      }
+      const values = Array.isArray(e.values) ? e.values : [];
+      if ((e.operator === 'In' || e.operator === 'NotIn') && values.length === 0) {
+        ctx.problems.add([...at, 'values'], `must not be empty for operator ${e.operator}`);
+        valid = false;
+      }
+      if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && values.length > 0) {
+        ctx.problems.add([...at, 'values'], `must be empty for operator ${e.operator}`);
+        valid = false;
+      }
+    }
+  }
+  // An invalid selector selects nothing sensible: do not also report that it misses the template.
+  return valid ? { matchLabels, matchExpressions } : undefined;
+}
+
+/** Whether the selector selects pods with these labels; undefined when it cannot tell (an invalid operator, reported by the schema). */
+function selectorMatches(selector: Selector, labels: Obj): boolean | undefined {
+  for (const [key, value] of Object.entries(selector.matchLabels)) if (labels[key] !== value) return false;
+  for (const e of selector.matchExpressions) {
+    const key = str(e.key) ?? '';
+    const values = Array.isArray(e.values) ? e.values : [];
+    const has = Object.hasOwn(labels, key);
+    const label = labels[key];
+    switch (e.operator) {
+      case 'In':
+        if (!has || !values.includes(label)) return false;
+        break;
+      case 'NotIn':
+        if (has && values.includes(label)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        return undefined;
+    }
+  }
+  return true;
+}
+
+function checkTemplate(template: unknown, selector: Selector | undefined, ctx: Context): void {
+  const at: PathSegment[] = ['spec', 'template'];
+  if (!isObj(template)) return;
+  const meta = isObj(template.metadata) ? template.metadata : undefined;
+  const labels = meta && isObj(meta.labels) ? meta.labels : undefined;
+  checkLabels(labels, [...at, 'metadata', 'labels'], ctx, true);
+  if (selector && selectorMatches(selector, labels ?? {}) === false) {
+    ctx.problems.add([...at, 'metadata', 'labels'], 'must match spec.selector: the selector has to select the pods this template creates');
+  }
+  const spec = template.spec;
+  if (spec === undefined) {
+    ctx.problems.add([...at, 'spec'], 'required: the pod spec, with at least one container');
+    return;
+  }
+  if (!isObj(spec)) {
+    ctx.problems.add([...at, 'spec'], `must be an object (got ${describe(spec)})`);
+    return;
+  }
+  const names = new Map<string, string>();
+  for (const list of ['initContainers', 'containers'] as const) {
+    const containers = spec[list];
+    if (list === 'containers' && (containers === undefined || (Array.isArray(containers) && containers.length === 0))) {
+      ctx.problems.add([...at, 'spec', 'containers'], 'must list at least one container');
+      continue;
+    }
+    if (containers === undefined) continue;
+    if (!Array.isArray(containers)) {
+      ctx.problems.add([...at, 'spec', list], `must be a list (got ${describe(containers)})`);
+      continue;
+    }
+    containers.forEach((container: unknown, i) => {
+      const cat: PathSegment[] = [...at, 'spec', list, i];
+      if (!isObj(container)) {
+        ctx.problems.add(cat, `must be an object (got ${describe(container)})`);
+        return;
+      }
+      const name = container.name;
+      if (name === undefined || name === '') ctx.problems.add([...cat, 'name'], 'required');
+      else if (typeof name !== 'string') ctx.problems.add([...cat, 'name'], `must be a string (got ${describe(name)})`);
+      else {
+        const problem = labelNameProblem(name);
+        if (problem) ctx.problems.add([...cat, 'name'], problem);
+        const other = names.get(name);
+        if (other !== undefined) ctx.problems.add([...cat, 'name'], `duplicate container name ${JSON.stringify(name)} (also ${other})`);
+        else names.set(name, formatFieldPath(cat));
+      }
+      const image = container.image;
+      if (image === undefined || (typeof image === 'string' && image.trim() === '')) ctx.problems.add([...cat, 'image'], 'required');
+      else if (typeof image !== 'string') ctx.problems.add([...cat, 'image'], `must be a string (got ${describe(image)})`);
+    });
+  }
+  if (spec.restartPolicy !== undefined && spec.restartPolicy !== 'Always') {
+    ctx.problems.add([...at, 'spec', 'restartPolicy'], `must be "Always" for a Rollout's pods, as for a Deployment's (got ${describe(spec.restartPolicy)})`);
+  }
+}
+
+/** An IntOrString that must be a non-negative integer or a percentage from 0% to 100%; returns its value (0 for 0 or "0%"). */
+function checkIntOrPercent(value: unknown, path: PathSegment[], ctx: Context): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return undefined; // the schema reports it
+    if (value < 0) ctx.problems.add(path, 'must not be negative');
+    return value;
+  }
+  if (typeof value !== 'string') return undefined;
+  const m = /^([0-9]+)%$/.exec(value);
+  if (!m) {
+    ctx.problems.add(path, `must be a whole number of pods or a percentage such as "25%" (got ${describe(value)})`);
+    return undefined;
+  }
+  const percent = Number(m[1]);
+  if (percent > 100) ctx.problems.add(path, `must be between 0% and 100% (got ${value})`);
+  return percent;
+}
+
+function checkAnalysis(analysis: unknown, path: PathSegment[], ctx: Context): void {
+  if (!isObj(analysis)) return;
+  const templates = analysis.templates;
+  if (templates === undefined || (Array.isArray(templates) && templates.length === 0)) {
+    ctx.problems.add([...path, 'templates'], 'must list at least one analysis template');
+  } else if (Array.isArray(templates)) {
+    const seen = new Map<string, number>();
+    templates.forEach((template: unknown, i) => {
+      if (!isObj(template)) return;
+      const name = str(template.templateName);
+      if (name === undefined) return; // missing or of the wrong type: the schema reports it
+      const at = [...path, 'templates', i, 'templateName'];
+      const problem = name.trim() === '' ? 'must not be empty' : subdomainProblem(name);
+      if (problem) {
+        ctx.problems.add(at, problem);
+        return;
+      }
+      const key = `${template.clusterScope === true ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate'} ${name}`;
+      const first = seen.get(key);
+      if (first !== undefined) ctx.problems.add(at, `${key} is listed twice (also templates[${first}])`);
+      else seen.set(key, i);
+    });
+  }
+  if (Array.isArray(analysis.args)) {
+    const seen = new Map<string, number>();
+    analysis.args.forEach((arg: unknown, i) => {
+      if (!isObj(arg)) return;
+      const at = [...path, 'args', i];
+      const name = str(arg.name);
+      if (name !== undefined) {
+        if (name.trim() === '') ctx.problems.add([...at, 'name'], 'must not be empty');
+        else {
+          const first = seen.get(name);
+          if (first !== undefined) ctx.problems.add([...at, 'name'], `duplicate argument ${JSON.stringify(name)} (also args[${first}])`);
+          else seen.set(name, i);
+        }
+      }
+      if (arg.value !== undefined && arg.valueFrom !== undefined) ctx.problems.add(at, 'must set either value or valueFrom, not both');
+      const from = arg.valueFrom;
+      if (isObj(from)) {
+        const sources = ['podTemplateHashValue', 'fieldRef'].filter((k) => from[k] !== undefined);
+        if (sources.length === 0) ctx.problems.add([...at, 'valueFrom'], 'must set podTemplateHashValue or fieldRef');
+        if (sources.length > 1) ctx.problems.add([...at, 'valueFrom'], 'must set either podTemplateHashValue or fieldRef, not both');
+        const fieldPath = isObj(from.fieldRef) ? str(from.fieldRef.fieldPath) : undefined;
+        if (fieldPath !== undefined) {
+          const fat = [...at, 'valueFrom', 'fieldRef', 'fieldPath'];
+          if (fieldPath.trim() === '') ctx.problems.add(fat, 'must not be empty');
+          else if (fieldPath.startsWith('metadata') && !/^metadata\.(name|namespace|uid|(labels|annotations)\['[^']+'\])$/.test(fieldPath)) {
+            ctx.problems.add(fat, "must be metadata.name, metadata.namespace, metadata.uid, metadata.labels['<key>'] or metadata.annotations['<key>']");
+          }
+        }
+      }
+    });
+  }
+  for (const list of ['dryRun', 'measurementRetention'] as const) {
+    const items = analysis[list];
+    if (!Array.isArray(items)) continue;
+    items.forEach((item: unknown, i) => {
+      if (isObj(item) && typeof item.metricName === 'string' && item.metricName.trim() === '') ctx.problems.add([...path, list, i, 'metricName'], 'must not be empty');
+    });
+  }
+}
+
+function checkGatewayApiConfig(config: unknown, path: PathSegment[], ctx: Context): void {
+  if (!isObj(config)) return; // the schema reports it
+  schemaErrors(GatewayApiRouting, config, path, ctx.problems);
+  const known = Object.keys(GatewayApiRouting.properties);
+  for (const key of Object.keys(config)) {
+    if (known.includes(key)) continue;
+    if (GATEWAY_API_UNSUPPORTED.has(key)) ctx.problems.add([...path, key], `${notSupported('is')}: Weir's Gateway API routing takes httpRoute or httpRoutes, and namespace`);
+    else ctx.problems.add([...path, key], unknownFieldMessage(key, known));
+  }
+  unknownFields(GatewayApiRouting, config, path, ctx.problems, new Set(Object.keys(config).filter((k) => !known.includes(k))));
+  const httpRoute = config.httpRoute;
+  const httpRoutes = config.httpRoutes;
+  if (httpRoute === undefined && httpRoutes === undefined) {
+    ctx.problems.add(path, 'must name the HTTPRoute whose weights Weir sets: httpRoute (one) or httpRoutes (several)');
+  }
+  if (httpRoute !== undefined && httpRoutes !== undefined) ctx.problems.add([...path, 'httpRoutes'], 'must set either httpRoute or httpRoutes, not both');
+  if (typeof httpRoute === 'string') {
+    const problem = httpRoute === '' ? 'must not be empty' : subdomainProblem(httpRoute);
+    if (problem) ctx.problems.add([...path, 'httpRoute'], problem);
+  }
+  if (Array.isArray(httpRoutes)) {
+    if (httpRoutes.length === 0) ctx.problems.add([...path, 'httpRoutes'], 'must list at least one HTTPRoute');
+    const seen = new Map<string, number>();
+    httpRoutes.forEach((route: unknown, i) => {
+      const name = isObj(route) ? str(route.name) : undefined;
+      if (name === undefined) return;
+      const at = [...path, 'httpRoutes', i, 'name'];
+      const problem = name === '' ? 'must not be empty' : subdomainProblem(name);
+      if (problem) ctx.problems.add(at, problem);
+      const first = seen.get(name);
+      if (first !== undefined) ctx.problems.add(at, `HTTPRoute ${JSON.stringify(name)} is listed twice (also httpRoutes[${first}])`);
+      else seen.set(name, i);
+    });
+  }
+  const namespace = str(config.namespace);
+  if (namespace !== undefined) {
+    const problem = namespace === '' ? 'must not be empty' : labelNameProblem(namespace);
+    if (problem) ctx.problems.add([...path, 'namespace'], problem);
+  }
+}
+
+function checkTrafficRouting(routing: unknown, path: PathSegment[], ctx: Context): void {
+  if (!isObj(routing)) return; // the schema reports it
+  let configured = false;
+  let unsupported = false;
+  const known = ['plugins', 'managedRoutes', 'maxTrafficWeight', ...Object.keys(ARGO_ROUTERS)];
+  for (const key of Object.keys(routing)) {
+    const router = ARGO_ROUTERS[key];
+    if (router !== undefined) {
+      ctx.problems.add([...path, key], `${notSupported(`the ${router} traffic router is`)}; use the ${GATEWAY_API_PLUGIN} plugin (Gateway API HTTPRoute)`);
+      unsupported = true;
+    } else if (key === 'maxTrafficWeight') {
+      ctx.problems.add([...path, key], `${notSupported('is')}: setWeight is a percentage (0-100)`);
+    } else if (!known.includes(key)) {
+      ctx.problems.add([...path, key], unknownFieldMessage(key, known));
+    }
+  }
+  const plugins = routing.plugins;
+  if (isObj(plugins)) {
+    for (const [name, config] of Object.entries(plugins)) {
+      if (name === GATEWAY_API_PLUGIN) {
+        configured = true;
+        checkGatewayApiConfig(config, [...path, 'plugins', name], ctx);
+      } else {
+        ctx.problems.add([...path, 'plugins', name], `${notSupported(`the traffic router plugin ${JSON.stringify(name)} is`)}; only ${GATEWAY_API_PLUGIN} is`);
+        unsupported = true;
+      }
+    }
+  }
+  if (!configured && !unsupported) {
+    ctx.problems.add(path, `must configure a traffic router: Weir supports the ${GATEWAY_API_PLUGIN} plugin (plugins: {"${GATEWAY_API_PLUGIN}": {httpRoute: <name>}})`);
+  }
+}
+
+function checkSteps(steps: unknown, canaryPath: PathSegment[], hasTrafficRouting: boolean, ctx: Context): void {
+  if (!Array.isArray(steps)) return;
+  steps.forEach((step: unknown, i) => {
+    const at: PathSegment[] = [...canaryPath, 'steps', i];
+    if (!isObj(step)) return; // the schema reports it
+    const actions = STEP_ACTIONS.filter((k) => step[k] !== undefined);
+    if (actions.length === 0) {
+      const nulled = STEP_ACTIONS.find((k) => ctx.dropped.has(formatFieldPath([...at, k])));
+      if (nulled === 'pause') ctx.problems.add([...at, 'pause'], 'must not be null: write "pause: {}" for a pause without a duration');
+      else if (nulled !== undefined) ctx.problems.add([...at, nulled], 'must not be null');
+      else ctx.problems.add(at, `must have one action: ${joinOr([...SUPPORTED_STEP_ACTIONS])}`);
+    } else if (actions.length > 1) {
+      ctx.problems.add(at, `must have exactly one action, found ${joinOr(actions).replace(/ or /, ' and ')}`);
+    }
+    for (const action of UNSUPPORTED_STEP_ACTIONS) {
+      if (step[action] !== undefined) ctx.problems.add([...at, action], notSupported(`${action} steps are`));
+    }
+    const weight = int(step.setWeight);
+    if (weight !== undefined && (weight < 0 || weight > 100)) ctx.problems.add([...at, 'setWeight'], `must be between 0 and 100 (got ${weight})`);
+    if (isObj(step.pause) && typeof step.pause.duration === 'string') {
+      try {
+        parseDuration(step.pause.duration);
+      } catch (err) {
+        ctx.problems.add([...at, 'pause', 'duration'], err instanceof Error ? err.message : String(err));
+      }
+    }
+    const scale = step.setCanaryScale;
+    if (isObj(scale)) {
+      const sat: PathSegment[] = [...at, 'setCanaryScale'];
+      if (!hasTrafficRouting) {
+        ctx.problems.add(sat, 'requires spec.strategy.canary.trafficRouting: without a traffic router the canary gets traffic in proportion to its pods');
+      }
+      const set = ['weight', 'replicas', 'matchTrafficWeight'].filter((k) => (k === 'matchTrafficWeight' ? scale[k] === true : scale[k] !== undefined));
+      if (set.length === 0) ctx.problems.add(sat, 'must set one of weight, replicas or matchTrafficWeight: true');
+      else if (set.length > 1) ctx.problems.add(sat, `must set only one of weight, replicas or matchTrafficWeight, found ${set.join(' and ')}`);
+      const w = int(scale.weight);
+      if (w !== undefined && (w < 0 || w > 100)) ctx.problems.add([...sat, 'weight'], `must be between 0 and 100 (got ${w})`);
+      checkNonNegative(scale.replicas, [...sat, 'replicas'], ctx);
+    }
+    checkAnalysis(step.analysis, [...at, 'analysis'], ctx);
+  });
+}
+
+function checkCanary(canary: Obj, ctx: Context): void {
+  const at: PathSegment[] = ['spec', 'strategy', 'canary'];
+  const routing = canary.trafficRouting;
+  const hasTrafficRouting = routing !== undefined;
+
+  const surge = checkIntOrPercent(canary.maxSurge, [...at, 'maxSurge'], ctx);
+  const unavailable = checkIntOrPercent(canary.maxUnavailable, [...at, 'maxUnavailable'], ctx);
+  if (surge === 0 && unavailable === 0) ctx.problems.add([...at, 'maxSurge'], 'maxSurge and maxUnavailable must not both be 0: the rollout could never replace a pod');
+
+  const canaryService = str(canary.canaryService);
+  const stableService = str(canary.stableService);
+  for (const [key, name] of [
+    ['canaryService', canaryService],
+    ['stableService', stableService],
+  ] as const) {
+    if (name === undefined || name === '') {
+      if (hasTrafficRouting) ctx.problems.add([...at, key], 'required when trafficRouting is set: the router splits traffic between the stable and canary Services');
+      continue;
+    }
+    const problem = serviceNameProblem(name);
+    if (problem) ctx.problems.add([...at, key], problem);
+  }
+  if (canaryService && stableService && canaryService === stableService) {
+    ctx.problems.add([...at, 'stableService'], `must differ from canaryService (both are ${JSON.stringify(stableService)})`);
+  }
+
+  checkNonNegative(canary.scaleDownDelaySeconds, [...at, 'scaleDownDelaySeconds'], ctx);
+  checkNonNegative(canary.abortScaleDownDelaySeconds, [...at, 'abortScaleDownDelaySeconds'], ctx);
+  checkNonNegative(canary.scaleDownDelayRevisionLimit, [...at, 'scaleDownDelayRevisionLimit'], ctx);
+  if (!hasTrafficRouting && canary.scaleDownDelaySeconds !== undefined) {
+    ctx.problems.add([...at, 'scaleDownDelaySeconds'], 'can only be used with trafficRouting');
+  }
+  if (canary.dynamicStableScale === true) {
+    if (!hasTrafficRouting) ctx.problems.add([...at, 'dynamicStableScale'], 'can only be used with trafficRouting');
+    else if (canary.scaleDownDelaySeconds !== undefined) ctx.problems.add([...at, 'dynamicStableScale'], 'cannot be used together with scaleDownDelaySeconds');
+  }
+  if (canary.antiAffinity !== undefined) ctx.problems.add([...at, 'antiAffinity'], notSupported('is'));
+  if (canary.pingPong !== undefined) ctx.problems.add([...at, 'pingPong'], notSupported('is'));
+  checkLabels(isObj(canary.canaryMetadata) ? canary.canaryMetadata.labels : undefined, [...at, 'canaryMetadata', 'labels'], ctx, true);
+  checkLabels(isObj(canary.stableMetadata) ? canary.stableMetadata.labels : undefined, [...at, 'stableMetadata', 'labels'], ctx, true);
+
+  if (hasTrafficRouting) checkTrafficRouting(routing, [...at, 'trafficRouting'], ctx);
+  checkSteps(canary.steps, at, hasTrafficRouting, ctx);
+
+  const background = canary.analysis;
+  if (isObj(background)) {
+    checkAnalysis(background, [...at, 'analysis'], ctx);
+    const starting = int(background.startingStep);
+    const stepCount = Array.isArray(canary.steps) ? canary.steps.length : 0;
+    if (starting !== undefined && starting < 0) ctx.problems.add([...at, 'analysis', 'startingStep'], 'must not be negative');
+    else if (starting !== undefined && starting > 0 && starting >= stepCount) {
+      ctx.problems.add(
+        [...at, 'analysis', 'startingStep'],
+        stepCount === 0 ? `must be 0: the canary has no steps (got ${starting})` : `must be the index of a step, 0 to ${stepCount - 1} (got ${starting})`,
+      );
+    }
+  }
+}
+
+function checkBlueGreen(blueGreen: Obj, spec: Obj, ctx: Context): void {
+  const at: PathSegment[] = ['spec', 'strategy', 'blueGreen'];
+  ctx.problems.add(at, 'the blueGreen strategy is not supported by Weir yet; use spec.strategy.canary');
+  const active = str(blueGreen.activeService);
+  const preview = str(blueGreen.previewService);
+  if (active !== undefined && active !== '' && active === preview) {
+    ctx.problems.add([...at, 'activeService'], `must differ from previewService (both are ${JSON.stringify(active)})`);
+  }
+  const limit = int(blueGreen.scaleDownDelayRevisionLimit);
+  const history = int(spec.revisionHistoryLimit) ?? DEFAULT_REVISION_HISTORY_LIMIT;
+  if (limit !== undefined && limit > history) {
+    ctx.problems.add([...at, 'scaleDownDelayRevisionLimit'], `must not be greater than spec.revisionHistoryLimit (${history})`);
+  }
+  checkNonNegative(blueGreen.scaleDownDelaySeconds, [...at, 'scaleDownDelaySeconds'], ctx);
+  checkNonNegative(blueGreen.abortScaleDownDelaySeconds, [...at, 'abortScaleDownDelaySeconds'], ctx);
+}
+
+function checkSpec(spec: Obj, ctx: Context): void {
+  const at: PathSegment[] = ['spec'];
+  checkNonNegative(spec.replicas, [...at, 'replicas'], ctx);
+  checkNonNegative(spec.minReadySeconds, [...at, 'minReadySeconds'], ctx);
+  checkNonNegative(spec.revisionHistoryLimit, [...at, 'revisionHistoryLimit'], ctx);
+  checkNonNegative(spec.progressDeadlineSeconds, [...at, 'progressDeadlineSeconds'], ctx);
+  if (isObj(spec.analysis)) {
+    checkNonNegative(spec.analysis.successfulRunHistoryLimit, [...at, 'analysis', 'successfulRunHistoryLimit'], ctx);
+    checkNonNegative(spec.analysis.unsuccessfulRunHistoryLimit, [...at, 'analysis', 'unsuccessfulRunHistoryLimit'], ctx);
+  }
+  const deadline = int(spec.progressDeadlineSeconds);
+  const minReady = int(spec.minReadySeconds) ?? 0;
+  if ((deadline === undefined || deadline >= 0) && (deadline ?? DEFAULT_PROGRESS_DEADLINE_SECONDS) <= minReady) {
+    const unset = deadline === undefined ? `; when unset it is ${DEFAULT_PROGRESS_DEADLINE_SECONDS}` : '';
+    ctx.problems.add([...at, 'progressDeadlineSeconds'], `must be greater than minReadySeconds (${minReady})${unset}`);
+  }
+
+  if (spec.workloadRef !== undefined) ctx.problems.add([...at, 'workloadRef'], `${notSupported('is')}: put the pod template in spec.template`);
+  if (spec.rollbackWindow !== undefined) ctx.problems.add([...at, 'rollbackWindow'], notSupported('is'));
+
+  let selector: Selector | undefined;
+  if (spec.selector === undefined) ctx.problems.add([...at, 'selector'], 'required: a label selector matching spec.template.metadata.labels');
+  else selector = checkSelector(spec.selector, [...at, 'selector'], ctx);
+
+  if (spec.template === undefined) ctx.problems.add([...at, 'template'], 'required: the pod template');
+  else checkTemplate(spec.template, selector, ctx);
+
+  const strategy = spec.strategy;
+  if (isObj(strategy)) {
+    const { canary, blueGreen } = strategy;
+    if (canary === undefined && blueGreen === undefined) ctx.problems.add([...at, 'strategy'], 'must set exactly one of canary or blueGreen');
+    else if (canary !== undefined && blueGreen !== undefined) ctx.problems.add([...at, 'strategy'], 'must set exactly one of canary or blueGreen, not both');
+    if (isObj(blueGreen)) checkBlueGreen(blueGreen, spec, ctx);
+    if (isObj(canary)) checkCanary(canary, ctx);
+  }
+}
+
+function checkRollout(rollout: Obj, ctx: Context): void {
+  const apiVersion = rollout.apiVersion;
+  if (typeof apiVersion === 'string' && apiVersion !== API_VERSION && apiVersion !== ARGO_API_VERSION) {
+    ctx.problems.add(['apiVersion'], `must be ${API_VERSION} (or ${ARGO_API_VERSION}, which Weir reads as ${API_VERSION}); got ${JSON.stringify(apiVersion)}`);
+  }
+  checkMetadata(rollout.metadata, ctx);
+  if (isObj(rollout.spec)) checkSpec(rollout.spec, ctx);
+}
+
+// ---------------------------------------------------------------------------
+
+/**
+ * Validates a Rollout of `weir.dev/v1alpha1` (or `argoproj.io/v1alpha1`, which
+ * it checks the same way; convert it with convertArgoRollout to get a
+ * weir.dev object). Returns every problem found; `rollout` only when there
+ * are none. Never throws.
+ */
+export function validateRollout(input: unknown): ValidationResult {
+  const problems = new Problems();
+  try {
+    if (!isObj(input)) {
+      problems.add([], `must be a Kubernetes object: a mapping with apiVersion, kind, metadata and spec (got ${describe(input)})`);
+      return { errors: problems.errors };
+    }
+    const dropped = new Set<string>();
+    const value = dropNulls(input, [], dropped, new Set()) as Obj;
+    schemaErrors(Rollout, value, [], problems);
+    unknownFields(Rollout, value, [], problems, new Set(['status']));
+    checkRollout(value, { problems, dropped });
+    if (problems.errors.length === 0) return { rollout: value as unknown as Rollout, errors: [] };
+    return { errors: problems.errors };
+  } catch (err) {
+    if (err instanceof CycleError) problems.add(err.path, 'refers to itself (a YAML alias cycle?)');
+    else problems.add([], `could not be validated: ${err instanceof Error ? err.message : String(err)}`);
+    return { errors: problems.errors };
+  }
+}

@@ -1,0 +1,234 @@
+// `weir lint PATH...`: checks Rollout manifests without a cluster, the way
+// Weir checks a commit before applying anything from it. Files and
+// directories (searched recursively for .yaml/.yml); Rollouts of weir.dev and
+// of argoproj.io (read as weir.dev); one line per problem:
+//
+//   rollouts/app.yaml:23: spec.strategy.canary.steps[2].setWeight: must be between 0 and 100
+//
+// Other kinds are listed as skipped. Exit code 0 when every Rollout is valid,
+// 1 otherwise. It never crashes on its input: unreadable files and malformed
+// YAML are problems like any other.
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import type { Command } from 'commander';
+import { ARGO_API_VERSION, GROUP } from '../api/common.ts';
+import { convertArgoRollout, isArgoRollout } from '../api/convert.ts';
+import { lineOf, loadManifestFile, type ManifestDocument } from '../api/manifests.ts';
+import { formatFieldPath, parseFieldPath, validateRollout, type PathSegment } from '../api/validate.ts';
+
+export interface LintSummary {
+  /** YAML files read. */
+  files: number;
+  /** Rollouts checked. */
+  rollouts: number;
+  /** Rollouts with at least one problem. */
+  invalid: number;
+  /** Problems reported (in Rollouts, malformed YAML, unreadable paths). */
+  problems: number;
+  /** Documents of kinds lint does not check. */
+  skipped: number;
+}
+
+interface Finding {
+  line: number;
+  text: string;
+}
+
+const YAML_FILE = /\.ya?ml$/i;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isInside(child: string, root: string): boolean {
+  const rel = relative(root, child);
+  return !isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`);
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The YAML files a path names: itself, or the .yaml/.yml files under it (not following links out of it). */
+async function collect(arg: string, out: (file: string, real: string) => void, note: (text: string) => void, problem: (text: string) => void): Promise<void> {
+  let info;
+  try {
+    info = await stat(arg);
+  } catch (err) {
+    problem(`${arg}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    return;
+  }
+  if (info.isFile()) {
+    out(arg, await realpath(arg));
+    return;
+  }
+  if (!info.isDirectory()) {
+    problem(`${arg}: not a file or a directory`);
+    return;
+  }
+  const root = await realpath(arg);
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      problem(`${dir}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+        await walk(path);
+      } else if (entry.isFile()) {
+        if (YAML_FILE.test(entry.name)) out(path, join(root, relative(arg, path)));
+      } else if (entry.isSymbolicLink()) {
+        let target: string;
+        let targetInfo;
+        try {
+          target = await realpath(path);
+          targetInfo = await stat(target);
+        } catch {
+          if (YAML_FILE.test(entry.name)) note(`${path}: skipped: broken symbolic link`);
+          continue;
+        }
+        if (targetInfo.isDirectory()) note(`${path}: skipped: symbolic link to a directory (not followed)`);
+        else if (!YAML_FILE.test(entry.name) || !targetInfo.isFile()) continue;
+        else if (!isInside(target, root)) note(`${path}: skipped: symbolic link to a file outside ${arg}`);
+        else out(path, target);
+      }
+    }
+  };
+  await walk(arg);
+}
+
+function kindLabel(obj: Record<string, unknown>): string {
+  const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : '?';
+  const kind = typeof obj.kind === 'string' ? obj.kind : '?';
+  return `${apiVersion}/${kind}`;
+}
+
+function isRolloutLike(obj: Record<string, unknown>): boolean {
+  if (obj.kind !== 'Rollout') return false;
+  if (obj.apiVersion === undefined || typeof obj.apiVersion !== 'string') return true;
+  const group = obj.apiVersion.includes('/') ? obj.apiVersion.slice(0, obj.apiVersion.indexOf('/')) : '';
+  return group === GROUP || group === ARGO_API_VERSION.split('/')[0];
+}
+
+/**
+ * Lints files and directories, writing one line per problem or skipped
+ * document and a summary line. Never throws for bad input.
+ */
+export async function lintPaths(paths: readonly string[], write: (line: string) => void): Promise<LintSummary> {
+  const summary: LintSummary = { files: 0, rollouts: 0, invalid: 0, problems: 0, skipped: 0 };
+  const files: string[] = [];
+  const seen = new Set<string>();
+  for (const arg of paths) {
+    await collect(
+      arg,
+      (file, real) => {
+        if (seen.has(real)) return;
+        seen.add(real);
+        files.push(file);
+      },
+      (text) => {
+        write(text);
+      },
+      (text) => {
+        summary.problems++;
+        write(text);
+      },
+    );
+  }
+
+  for (const file of files) {
+    summary.files++;
+    const findings: Finding[] = [];
+    const report = (line: number, text: string): void => {
+      findings.push({ line, text: `${file}:${line}: ${text}` });
+    };
+    try {
+      const parsed = await loadManifestFile(file);
+      for (const error of parsed.errors) {
+        summary.problems++;
+        if (error.line === undefined) findings.push({ line: 0, text: `${file}: ${error.message}` });
+        else report(error.line, error.message);
+      }
+      for (const document of parsed.documents) lintObject(document.object, [], document, summary, report);
+    } catch (err) {
+      summary.problems++;
+      findings.push({ line: 0, text: `${file}: could not be checked: ${err instanceof Error ? err.message : String(err)}` });
+    }
+    findings.sort((a, b) => a.line - b.line);
+    for (const f of findings) write(f.text);
+  }
+
+  const parts = [
+    plural(summary.files, 'file'),
+    `${plural(summary.rollouts, 'Rollout')}${summary.invalid > 0 ? ` (${summary.invalid} invalid)` : ''}`,
+    plural(summary.problems, 'problem'),
+    `${summary.skipped} skipped`,
+  ];
+  write(`weir lint: ${parts.join(', ')}`);
+  return summary;
+}
+
+function lintObject(
+  object: unknown,
+  prefix: PathSegment[],
+  document: ManifestDocument,
+  summary: LintSummary,
+  report: (line: number, text: string) => void,
+): void {
+  const line = lineOf(document, prefix);
+  if (object === null || object === undefined) return; // an empty document
+  if (!isRecord(object)) {
+    summary.problems++;
+    report(line, `${formatFieldPath(prefix) || 'document'}: not a Kubernetes object (expected a mapping with apiVersion and kind)`);
+    return;
+  }
+  // A v1 List (kubectl's multi-object form): check its items.
+  if (typeof object.kind === 'string' && object.kind.endsWith('List') && object.apiVersion === 'v1' && Array.isArray(object.items)) {
+    object.items.forEach((item: unknown, i) => {
+      lintObject(item, [...prefix, 'items', i], document, summary, report);
+    });
+    return;
+  }
+  if (!isRolloutLike(object)) {
+    summary.skipped++;
+    if (typeof object.apiVersion === 'string' && typeof object.kind === 'string') report(line, `skipped: ${kindLabel(object)} is not a kind weir lint knows`);
+    else report(line, 'skipped: not a Kubernetes object (no apiVersion and kind)');
+    return;
+  }
+  summary.rollouts++;
+  const result = validateRollout(isArgoRollout(object) ? convertArgoRollout(object) : object);
+  if (result.errors.length === 0) return;
+  summary.invalid++;
+  for (const error of result.errors) {
+    summary.problems++;
+    const path = [...prefix, ...parseFieldPath(error.path)];
+    report(lineOf(document, path), `${formatFieldPath(path) || 'document'}: ${error.message}`);
+  }
+}
+
+/** Adds `weir lint PATH...` to the program. */
+export function registerLintCommand(program: Command): void {
+  program
+    .command('lint')
+    .description(
+      'check Rollout manifests (weir.dev and argoproj.io) without a cluster: prints file:line: field: reason per problem; exit code 1 when any is invalid',
+    )
+    .argument('<paths...>', 'YAML files, or directories searched recursively for .yaml/.yml files')
+    .action(async (paths: string[]) => {
+      // A reader that goes away (`weir lint . | head`) ends the output, not the process.
+      let closed = false;
+      process.stdout.on('error', () => {
+        closed = true;
+      });
+      const summary = await lintPaths(paths, (line) => {
+        if (!closed) process.stdout.write(`${line}\n`);
+      });
+      process.exitCode = summary.problems > 0 ? 1 : 0;
+    });
+}

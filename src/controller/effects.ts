@@ -1,0 +1,131 @@
+// Applies the engine's effects to the cluster. Every write is idempotent:
+// creates adopt an existing object of ours, scales and selectors are merge
+// patches of the desired value, route weights are written with a
+// resourceVersion precondition and retried on conflict.
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1ReplicaSet,
+} from '@kubernetes/client-node';
+import { API_VERSION } from '../api/common.ts';
+import type { Rollout } from '../api/rollout.ts';
+import { kubeErrorCode } from '../cluster/errors.ts';
+import type { EventRecorder } from '../cluster/events.ts';
+import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, type Effect } from '../engine/types.ts';
+import type { HttpRoute } from './routes.ts';
+import { setRuleWeights } from './routes.ts';
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+export const FIELD_MANAGER = 'weir';
+
+export class EffectApplier {
+  readonly #apps: AppsV1Api;
+  readonly #core: CoreV1Api;
+  readonly #custom: CustomObjectsApi;
+  readonly #events: EventRecorder;
+
+  constructor(kc: KubeConfig, events: EventRecorder) {
+    this.#apps = kc.makeApiClient(AppsV1Api);
+    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#custom = kc.makeApiClient(CustomObjectsApi);
+    this.#events = events;
+  }
+
+  async apply(rollout: Rollout, effect: Effect): Promise<void> {
+    const namespace = rollout.metadata.namespace ?? 'default';
+    switch (effect.type) {
+      case 'createReplicaSet':
+        return this.#createReplicaSet(rollout, namespace, effect);
+      case 'scaleReplicaSet': {
+        const metadata = effect.annotations ? { annotations: effect.annotations } : undefined;
+        const template = effect.podMetadata ? { template: { metadata: effect.podMetadata } } : {};
+        await this.#apps.patchNamespacedReplicaSet(
+          { name: effect.name, namespace, fieldManager: FIELD_MANAGER, body: { ...(metadata ? { metadata } : {}), spec: { replicas: effect.replicas, ...template } } },
+          mergePatch,
+        );
+        return;
+      }
+      case 'deleteReplicaSet':
+        try {
+          await this.#apps.deleteNamespacedReplicaSet({ name: effect.name, namespace, body: { propagationPolicy: 'Background' } });
+        } catch (err) {
+          if (kubeErrorCode(err) !== 404) throw err;
+        }
+        return;
+      case 'setServiceSelector':
+        await this.#core.patchNamespacedService(
+          { name: effect.service, namespace, fieldManager: FIELD_MANAGER, body: { spec: { selector: { [POD_TEMPLATE_HASH_LABEL]: effect.podTemplateHash } } } },
+          mergePatch,
+        );
+        return;
+      case 'setRouteWeights':
+        return this.#setRouteWeights(effect);
+      case 'event':
+        return this.#events.record({ apiVersion: API_VERSION, kind: 'Rollout', metadata: rollout.metadata }, effect.eventType, effect.reason, effect.message);
+    }
+  }
+
+  async #createReplicaSet(rollout: Rollout, namespace: string, effect: Extract<Effect, { type: 'createReplicaSet' }>): Promise<void> {
+    const templateMeta = (effect.template.metadata ?? {}) as { labels?: Record<string, string> };
+    const body: V1ReplicaSet = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: effect.name,
+        namespace,
+        labels: { ...templateMeta.labels, [POD_TEMPLATE_HASH_LABEL]: effect.podTemplateHash },
+        annotations: { [REVISION_ANNOTATION]: String(effect.revision) },
+        ownerReferences: [
+          {
+            apiVersion: API_VERSION,
+            kind: 'Rollout',
+            name: rollout.metadata.name ?? '',
+            uid: rollout.metadata.uid ?? '',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        replicas: effect.replicas,
+        minReadySeconds: effect.minReadySeconds,
+        selector: effect.selector,
+        // The engine hands over the Rollout's core/v1 PodTemplateSpec as plain JSON.
+        template: effect.template,
+      },
+    };
+    try {
+      await this.#apps.createNamespacedReplicaSet({ namespace, body, fieldManager: FIELD_MANAGER });
+    } catch (err) {
+      if (kubeErrorCode(err) !== 409) throw err;
+      // Already there (a retried reconcile): adopt it if it is ours, and scale it.
+      const existing = await this.#apps.readNamespacedReplicaSet({ name: effect.name, namespace });
+      const owner = existing.metadata?.ownerReferences?.find((o) => o.controller === true);
+      if (owner?.uid !== rollout.metadata.uid) {
+        throw new Error(`ReplicaSet ${namespace}/${effect.name} exists and is not owned by rollout ${rollout.metadata.name ?? ''}`, { cause: err });
+      }
+      if (existing.spec?.replicas !== effect.replicas) {
+        await this.#apps.patchNamespacedReplicaSet({ name: effect.name, namespace, body: { spec: { replicas: effect.replicas } } }, mergePatch);
+      }
+    }
+  }
+
+  async #setRouteWeights(effect: Extract<Effect, { type: 'setRouteWeights' }>): Promise<void> {
+    const ref = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace: effect.namespace, name: effect.route };
+    for (let attempt = 0; ; attempt++) {
+      const route = (await this.#custom.getNamespacedCustomObject(ref)) as HttpRoute;
+      const updated = setRuleWeights(route, effect.stableService, effect.canaryService, effect.canaryWeight);
+      if (!updated) throw new Error(`HTTPRoute ${effect.namespace}/${effect.route} has no rule with backendRefs to both ${effect.stableService} and ${effect.canaryService}`);
+      try {
+        await this.#custom.replaceNamespacedCustomObject({ ...ref, body: updated });
+        return;
+      } catch (err) {
+        if (kubeErrorCode(err) !== 409 || attempt >= 4) throw err;
+      }
+    }
+  }
+}

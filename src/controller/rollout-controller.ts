@@ -1,0 +1,258 @@
+// The Rollout controller: informers feed a work queue; each reconcile
+// observes the Rollout and its children from the caches, asks the engine for
+// a plan, applies its effects, and writes the status once, last.
+import { isDeepStrictEqual } from 'node:util';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type V1ReplicaSet,
+  type V1Service,
+} from '@kubernetes/client-node';
+import { API_VERSION, GROUP, VERSION } from '../api/common.ts';
+import type { Rollout } from '../api/rollout.ts';
+import { validateRollout } from '../api/validate.ts';
+import { describeKubeError, kubeErrorCode } from '../cluster/errors.ts';
+import { EventRecorder } from '../cluster/events.ts';
+import { ResilientInformer } from '../cluster/informer.ts';
+import { planRollout } from '../engine/index.ts';
+import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, SCALE_DOWN_DEADLINE_ANNOTATION, type Observed, type ObservedReplicaSet } from '../engine/types.ts';
+import type { Logger } from '../util/log.ts';
+import { EffectApplier } from './effects.ts';
+import { INVALID_SPEC, invalidSpecStatus, withoutInvalidSpec } from './invalid-spec.ts';
+import type { ControllerMetrics } from './metrics.ts';
+import { WorkQueue } from './queue.ts';
+import { observeRoute, rolloutRoutes, type HttpRoute } from './routes.ts';
+
+/** A Rollout as stored: the schema's type with room for what the API server adds. */
+type RolloutObject = Rollout & { metadata: Rollout['metadata'] & { uid?: string; generation?: number } };
+
+export interface RolloutControllerOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  /** Watch one namespace; all when undefined. */
+  namespace?: string;
+  workers?: number;
+  /** Re-list interval of the informers (staleness guard). */
+  resyncMs?: number;
+  now?: () => Date;
+}
+
+const ROLLOUTS = { group: GROUP, version: VERSION, plural: 'rollouts' } as const;
+
+function keyOf(namespace: string | undefined, name: string | undefined): string {
+  return `${namespace ?? 'default'}/${name ?? ''}`;
+}
+
+export class RolloutController {
+  readonly #opts: RolloutControllerOptions;
+  readonly #log: Logger;
+  readonly #queue = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 60_000 });
+  readonly #custom: CustomObjectsApi;
+  readonly #effects: EffectApplier;
+  readonly rollouts: ResilientInformer<RolloutObject>;
+  readonly replicaSets: ResilientInformer<V1ReplicaSet>;
+  readonly services: ResilientInformer<V1Service>;
+  readonly routes: ResilientInformer<HttpRoute & { metadata: { name?: string; namespace?: string } }>;
+  #workers: Promise<void>[] = [];
+  #running = false;
+
+  constructor(opts: RolloutControllerOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger.child({ controller: 'rollout' });
+    const kc = opts.kubeConfig;
+    const apps = kc.makeApiClient(AppsV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    this.#custom = kc.makeApiClient(CustomObjectsApi);
+    this.#effects = new EffectApplier(kc, new EventRecorder(kc, this.#log));
+    const ns = opts.namespace;
+    const nsPath = (group: string): string => (ns ? `${group}/namespaces/${ns}` : group);
+    const common = { kubeConfig: kc, logger: this.#log, ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }) };
+
+    this.rollouts = new ResilientInformer<RolloutObject>({
+      ...common,
+      name: 'rollouts',
+      path: `${nsPath(`/apis/${GROUP}/${VERSION}`)}/rollouts`,
+      list: async () =>
+        (ns
+          ? await this.#custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace: ns })
+          : await this.#custom.listClusterCustomObject(ROLLOUTS)) as KubernetesListObject<RolloutObject>,
+    });
+    this.replicaSets = new ResilientInformer<V1ReplicaSet>({
+      ...common,
+      name: 'replicasets',
+      path: `${nsPath('/apis/apps/v1')}/replicasets`,
+      labelSelector: POD_TEMPLATE_HASH_LABEL,
+      list: () =>
+        ns
+          ? apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: POD_TEMPLATE_HASH_LABEL })
+          : apps.listReplicaSetForAllNamespaces({ labelSelector: POD_TEMPLATE_HASH_LABEL }),
+    });
+    this.services = new ResilientInformer<V1Service>({
+      ...common,
+      name: 'services',
+      path: `${nsPath('/api/v1')}/services`,
+      list: () => (ns ? core.listNamespacedService({ namespace: ns }) : core.listServiceForAllNamespaces()),
+    });
+    const routeRef = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
+    this.routes = new ResilientInformer({
+      ...common,
+      name: 'httproutes',
+      path: `${nsPath('/apis/gateway.networking.k8s.io/v1')}/httproutes`,
+      list: async () =>
+        (ns
+          ? await this.#custom.listNamespacedCustomObject({ ...routeRef, namespace: ns })
+          : await this.#custom.listClusterCustomObject(routeRef)) as KubernetesListObject<HttpRoute & { metadata: { name?: string } }>,
+    });
+
+    const enqueueRollout = (r: RolloutObject): void => {
+      this.#queue.add(keyOf(r.metadata.namespace, r.metadata.name));
+    };
+    this.rollouts.on('add', enqueueRollout);
+    this.rollouts.on('update', enqueueRollout);
+    this.rollouts.on('delete', (r) => {
+      opts.metrics.forgetRollout(r.metadata.namespace ?? 'default', r.metadata.name ?? '');
+    });
+    const enqueueOwner = (rs: V1ReplicaSet): void => {
+      const owner = rs.metadata?.ownerReferences?.find((o) => o.controller === true && o.kind === 'Rollout' && o.apiVersion === API_VERSION);
+      if (owner) this.#queue.add(keyOf(rs.metadata?.namespace, owner.name));
+    };
+    for (const event of ['add', 'update', 'delete'] as const) this.replicaSets.on(event, enqueueOwner);
+    const enqueueUsersOfService = (svc: V1Service): void => {
+      for (const r of this.rollouts.list(svc.metadata?.namespace)) {
+        const c = r.spec.strategy.canary;
+        if (c?.canaryService === svc.metadata?.name || c?.stableService === svc.metadata?.name) enqueueRollout(r);
+      }
+    };
+    for (const event of ['add', 'update', 'delete'] as const) this.services.on(event, enqueueUsersOfService);
+    const enqueueUsersOfRoute = (route: HttpRoute): void => {
+      for (const r of this.rollouts.list()) {
+        if (rolloutRoutes(r).some((ref) => ref.name === route.metadata.name && ref.namespace === route.metadata.namespace)) enqueueRollout(r);
+      }
+    };
+    for (const event of ['add', 'update', 'delete'] as const) this.routes.on(event, enqueueUsersOfRoute);
+  }
+
+  get ready(): boolean {
+    return this.#running && this.rollouts.synced && this.replicaSets.synced && this.services.synced;
+  }
+
+  async start(): Promise<void> {
+    // Children first, so the first reconcile of each Rollout sees them.
+    await Promise.all([this.replicaSets.start(), this.services.start()]);
+    // HTTPRoutes are optional (the CRD may not be installed): do not wait for them.
+    void this.routes.start();
+    await this.rollouts.start();
+    this.#running = true;
+    const workers = this.#opts.workers ?? 4;
+    this.#workers = Array.from({ length: workers }, () => this.#work());
+    this.#log.info({ namespace: this.#opts.namespace ?? '(all)', workers }, 'rollout controller started');
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#queue.shutDown();
+    await Promise.all(this.#workers);
+    await Promise.all([this.rollouts.stop(), this.replicaSets.stop(), this.services.stop(), this.routes.stop()]);
+  }
+
+  async #work(): Promise<void> {
+    for (;;) {
+      const key = await this.#queue.get();
+      if (key === undefined) return;
+      const started = process.hrtime.bigint();
+      let result = 'success';
+      try {
+        await this.reconcile(key);
+        this.#queue.forget(key);
+      } catch (err) {
+        result = 'error';
+        this.#opts.metrics.reconcileErrors.inc({ kind: 'Rollout' });
+        const conflict = kubeErrorCode(err) === 409;
+        const delay = this.#queue.addRateLimited(key);
+        const log = conflict ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log);
+        log({ rollout: key, err: describeKubeError(err), retryInMs: delay }, conflict ? 'conflict; retrying' : 'reconcile failed; retrying');
+      } finally {
+        this.#queue.done(key);
+        this.#opts.metrics.reconcileDuration.observe({ kind: 'Rollout', result }, Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    }
+  }
+
+  /** One reconcile of the Rollout `namespace/name`. */
+  async reconcile(key: string): Promise<void> {
+    const [namespace = '', name = ''] = key.split('/');
+    const stored = this.rollouts.get(name, namespace);
+    // Being deleted: the garbage collector removes the children.
+    if (!stored || 'deletionTimestamp' in stored.metadata) return;
+    const now = this.#opts.now?.() ?? new Date();
+
+    const { rollout: valid, errors } = validateRollout(stored);
+    if (!valid || errors.length > 0) {
+      const status = invalidSpecStatus(stored.status, name, errors, now);
+      const wasInvalid = stored.status?.conditions?.find((c) => c.type === INVALID_SPEC)?.message === status.conditions?.at(-1)?.message;
+      if (!wasInvalid) {
+        await this.#effects.apply(stored, { type: 'event', eventType: 'Warning', reason: INVALID_SPEC, message: status.message ?? '' });
+      }
+      await this.#writeStatus(stored, status);
+      this.#opts.metrics.setRollout(namespace, name, status.phase, undefined);
+      return;
+    }
+    const status = withoutInvalidSpec(stored.status);
+    const rollout: Rollout = { ...valid, metadata: stored.metadata, ...(status ? { status } : {}) };
+    const plan = planRollout(rollout, this.observe(stored), now);
+    for (const effect of plan.effects) {
+      await this.#effects.apply(stored, effect);
+    }
+    await this.#writeStatus(stored, plan.status);
+    if (plan.requeueAt !== undefined) this.#queue.addAt(key, Date.parse(plan.requeueAt));
+    this.#opts.metrics.setRollout(namespace, name, plan.status.phase, plan.status.canary?.weights?.canary.weight);
+  }
+
+  /** What the engine needs to know about the Rollout's children, from the caches. */
+  observe(rollout: RolloutObject): Observed {
+    const namespace = rollout.metadata.namespace ?? 'default';
+    const replicaSets: ObservedReplicaSet[] = this.replicaSets
+      .list(namespace)
+      .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller === true && o.uid === rollout.metadata.uid))
+      .map((rs) => ({
+        name: rs.metadata?.name ?? '',
+        podTemplateHash: rs.metadata?.labels?.[POD_TEMPLATE_HASH_LABEL] ?? '',
+        replicas: rs.spec?.replicas ?? 0,
+        currentReplicas: rs.status?.replicas ?? 0,
+        readyReplicas: rs.status?.readyReplicas ?? 0,
+        availableReplicas: rs.status?.availableReplicas ?? 0,
+        revision: Number(rs.metadata?.annotations?.[REVISION_ANNOTATION] ?? 0) || 0,
+        ...(rs.metadata?.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION] ? { scaleDownDeadline: rs.metadata.annotations[SCALE_DOWN_DEADLINE_ANNOTATION] } : {}),
+        creationTimestamp: rs.metadata?.creationTimestamp ? new Date(rs.metadata.creationTimestamp).toISOString() : '',
+        deleting: rs.metadata?.deletionTimestamp !== undefined,
+      }));
+    const canary = rollout.spec.strategy.canary;
+    const services: Observed['services'] = {};
+    for (const svcName of [canary?.canaryService, canary?.stableService]) {
+      if (!svcName) continue;
+      const svc = this.services.get(svcName, namespace);
+      services[svcName] = svc ? { name: svcName, selector: svc.spec?.selector ?? {} } : undefined;
+    }
+    const routes: Observed['routes'] = {};
+    for (const ref of rolloutRoutes(rollout)) {
+      const route = this.routes.get(ref.name, ref.namespace);
+      routes[ref.name] = route && canary?.stableService && canary.canaryService ? observeRoute(route, canary.stableService, canary.canaryService) : undefined;
+    }
+    return { replicaSets, services, routes };
+  }
+
+  /** The one status write of a reconcile, skipped when nothing changed; guarded by resourceVersion. */
+  async #writeStatus(stored: RolloutObject, status: Rollout['status']): Promise<void> {
+    if (isDeepStrictEqual(stored.status, status)) return;
+    await this.#custom.replaceNamespacedCustomObjectStatus({
+      ...ROLLOUTS,
+      namespace: stored.metadata.namespace ?? 'default',
+      name: stored.metadata.name ?? '',
+      body: { ...stored, status },
+    });
+  }
+}

@@ -1,0 +1,38 @@
+// The engine: pure planning of canary Rollouts (Argo Rollouts semantics).
+// planRollout(rollout, observed, now) → { status, effects, requeueAt }.
+export {
+  planRollout,
+  describeStep,
+  stepKind,
+  setWeightAt,
+  previousSetWeight,
+  canaryScaleAt,
+  stepAnalysisVerdict,
+  ANALYSIS_PENDING_MESSAGE,
+  CANARY_PAUSE_STEP,
+  MANUALLY_PAUSED_MESSAGE,
+  DEFAULT_REPLICAS,
+  DEFAULT_PROGRESS_DEADLINE_SECONDS,
+  DEFAULT_SCALE_DOWN_DELAY_SECONDS,
+  DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS,
+  DEFAULT_REVISION_HISTORY_LIMIT,
+} from './plan.ts';
+export type { AnalysisVerdict, StepKind } from './plan.ts';
+export { podTemplateHash, stepsHash, canonicalJson, fnv1a32, safeEncodeString } from './hash.ts';
+export {
+  approximateWeightedCounts,
+  basicCanaryReplicaCounts,
+  trafficRoutedReplicaCounts,
+  trafficWeightToReplicas,
+  resolveSurgeAndUnavailable,
+  scaledValue,
+  scaleDownOlderReplicaSets,
+  DEFAULT_MAX_SURGE,
+  DEFAULT_MAX_UNAVAILABLE,
+} from './replicas.ts';
+export type { ReplicaCounts, BasicCanaryInput, OlderReplicaSet } from './replicas.ts';
+export { durationMs } from './duration.ts';
+export { formatLabelSelector } from './selector.ts';
+export { lifecycleMachine, stateFromStatus, restoreLifecycle, sendLifecycle, lifecycleState } from './machine.ts';
+export type { LifecycleState, LifecycleEvent, LifecycleContext, EmittedEvent } from './machine.ts';
+export * from './types.ts';

@@ -1,0 +1,1049 @@
+// The canary planner: given a Rollout (spec + status), what the controller
+// observed of its children and `now`, the next status, the effects to apply and
+// when to look again. Argo Rollouts' canary semantics; pure (no I/O, no clock,
+// no randomness).
+//
+// One reconcile:
+//   1. restore the lifecycle machine from status (stateFromStatus);
+//   2. feed it what the inputs imply, in a fixed order: a new template or steps
+//      (REVISION), the user's abort/retry (status.abort), pause/resume
+//      (spec.paused), promote --full (status.promoteFull);
+//   3. evaluate the current step against what is observed: a step completes
+//      (at most one per reconcile), a pause starts, the new ReplicaSet is
+//      promoted to stable; a missed progress deadline;
+//   4. from the final state: the desired replica counts, Service selectors and
+//      route weights, and the effects that differ from what is observed;
+//   5. the status: conditions, phase, message, counts, weights.
+import type { Condition } from '../api/common.ts';
+import type { CanaryStep, CanaryStrategy, PauseCondition, Rollout, RolloutStatus } from '../api/rollout.ts';
+import { AVAILABLE, COMPLETED, findCondition, PAUSED, PROGRESSING, Reason, setCondition } from './conditions.ts';
+import { durationMs, formatDuration } from './duration.ts';
+import { podTemplateHash, stepsHash } from './hash.ts';
+import { lifecycleState, restoreLifecycle, sendLifecycle, stateFromStatus, type LifecycleEvent, type LifecycleRun, type LifecycleState } from './machine.ts';
+import {
+  basicCanaryReplicaCounts,
+  byCreation,
+  byRevisionDesc,
+  resolveSurgeAndUnavailable,
+  scaleDownOlderReplicaSets,
+  trafficRoutedReplicaCounts,
+  type ReplicaCounts,
+} from './replicas.ts';
+import { formatLabelSelector } from './selector.ts';
+import { instant, parseTime, rfc3339 } from './time.ts';
+import {
+  GIT_REVISION_ANNOTATION,
+  POD_TEMPLATE_HASH_LABEL,
+  REVISION_ANNOTATION,
+  SCALE_DOWN_DEADLINE_ANNOTATION,
+  type Effect,
+  type Observed,
+  type ObservedReplicaSet,
+  type Plan,
+} from './types.ts';
+
+export const DEFAULT_REPLICAS = 1;
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 30;
+export const DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS = 30;
+export const DEFAULT_REVISION_HISTORY_LIMIT = 10;
+
+/** Pause reason of a pause step (Argo's). */
+export const CANARY_PAUSE_STEP = 'CanaryPauseStep';
+/** status.message while an analysis step waits: analysis is not wired to the engine yet. */
+export const ANALYSIS_PENDING_MESSAGE = 'waiting for analysis (not implemented)';
+/** status.message while spec.paused holds the rollout (Argo's). */
+export const MANUALLY_PAUSED_MESSAGE = 'manually paused';
+
+// ---------------------------------------------------------------------------
+// Steps
+
+export type StepKind = 'setWeight' | 'pause' | 'setCanaryScale' | 'analysis' | 'unsupported';
+
+export function stepKind(step: CanaryStep): StepKind {
+  if (step.setWeight !== undefined) return 'setWeight';
+  if (step.pause !== undefined) return 'pause';
+  if (step.setCanaryScale !== undefined) return 'setCanaryScale';
+  if (step.analysis !== undefined) return 'analysis';
+  return 'unsupported';
+}
+
+/** A step as messages name it: "setWeight 20", "pause 30s", "setCanaryScale replicas 2", "analysis". */
+export function describeStep(step: CanaryStep): string {
+  if (step.setWeight !== undefined) return `setWeight ${step.setWeight}`;
+  if (step.pause !== undefined) return step.pause.duration === undefined ? 'pause' : `pause ${formatDuration(step.pause.duration)}`;
+  if (step.setCanaryScale !== undefined) {
+    const scs = step.setCanaryScale;
+    if (scs.weight !== undefined) return `setCanaryScale weight ${scs.weight}`;
+    if (scs.replicas !== undefined) return `setCanaryScale replicas ${scs.replicas}`;
+    return 'setCanaryScale matchTrafficWeight';
+  }
+  if (step.analysis !== undefined) return 'analysis';
+  for (const key of ['experiment', 'setHeaderRoute', 'setMirrorRoute', 'plugin'] as const) {
+    if (step[key] !== undefined) return key;
+  }
+  return 'unknown';
+}
+
+/** The traffic weight in force at a step: the last setWeight at or before it (0 if none); 100 past the last step (Argo's GetCurrentSetWeight). */
+export function setWeightAt(steps: readonly CanaryStep[], index: number): number {
+  if (index >= steps.length) return 100;
+  for (let i = index; i >= 0; i--) {
+    const w = steps[i]?.setWeight;
+    if (w !== undefined) return w;
+  }
+  return 0;
+}
+
+/** The last setWeight strictly before a step (0 if none): the weight kept while the step's replicas come up. */
+export function previousSetWeight(steps: readonly CanaryStep[], index: number): number {
+  for (let i = Math.min(index, steps.length) - 1; i >= 0; i--) {
+    const w = steps[i]?.setWeight;
+    if (w !== undefined) return w;
+  }
+  return 0;
+}
+
+/** The setCanaryScale in force at a step (router only), unless a later one matches the traffic weight again (Argo's UseSetCanaryScale). */
+export function canaryScaleAt(steps: readonly CanaryStep[], index: number): { weight?: number; replicas?: number } | undefined {
+  if (index >= steps.length) return undefined;
+  for (let i = index; i >= 0; i--) {
+    const scs = steps[i]?.setCanaryScale;
+    if (scs === undefined) continue;
+    if (scs.matchTrafficWeight === true) return undefined;
+    if (scs.replicas !== undefined) return { replicas: scs.replicas };
+    if (scs.weight !== undefined) return { weight: scs.weight };
+    return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Seam for step analysis. Analysis is not wired to the engine yet: the
+ * verdict is always 'pending', so an analysis step never completes by itself
+ * (Principle 7: never promote on missing data). The controller will pass
+ * AnalysisRun results in later; only 'successful' will complete the step.
+ */
+export type AnalysisVerdict = 'pending' | 'successful' | 'failed' | 'inconclusive';
+export function stepAnalysisVerdict(_rollout: Rollout, _observed: Observed, _stepIndex: number): AnalysisVerdict {
+  return 'pending';
+}
+
+// ---------------------------------------------------------------------------
+// The reconcile context
+
+interface Ctx {
+  rollout: Rollout;
+  observed: Observed;
+  nowMs: number;
+  /** now, as status times are written. */
+  now: string;
+  name: string;
+  canary: CanaryStrategy;
+  steps: CanaryStep[];
+  replicas: number;
+  maxSurge: number;
+  maxUnavailable: number;
+  /** A traffic router is configured: stable stays at full scale, weights go through routes. */
+  router: boolean;
+  hash: string;
+  stepsHash: string;
+  prev: RolloutStatus;
+  /** The ReplicaSet of the desired template. */
+  newRS: ObservedReplicaSet | undefined;
+  /** Revision the desired ReplicaSet has or will have. */
+  revision: number;
+  maxRevision: number;
+  replicaSets: ObservedReplicaSet[];
+}
+
+/** Mutable bookkeeping of one reconcile: the status fields the planner evolves. */
+interface Work {
+  run: LifecycleRun;
+  stableHash: string | undefined;
+  pauseConditions: PauseCondition[];
+  controllerPause: boolean;
+  abort: boolean;
+  abortedAt: string | undefined;
+  abortMessage: string | undefined;
+  promoteFull: boolean;
+  gitCurrent: string | undefined;
+  superseded: string | undefined;
+  /** The step index advanced in this reconcile. */
+  advanced: boolean;
+  /** More could be decided at once (a second step is ready). */
+  moreToDo: boolean;
+  promotedReason: string | undefined;
+  requeue: number[];
+}
+
+function state(w: Work): LifecycleState {
+  return lifecycleState(w.run.snapshot);
+}
+
+function stepIndex(w: Work): number {
+  return w.run.snapshot.context.stepIndex;
+}
+
+function send(w: Work, event: LifecycleEvent): void {
+  w.run = sendLifecycle(w.run, event);
+}
+
+function findRS(c: { replicaSets: ObservedReplicaSet[] }, hash: string | undefined): ObservedReplicaSet | undefined {
+  if (hash === undefined) return undefined;
+  return c.replicaSets.find((rs) => rs.podTemplateHash === hash && !rs.deleting) ?? c.replicaSets.find((rs) => rs.podTemplateHash === hash);
+}
+
+function routerConfigured(canary: CanaryStrategy): boolean {
+  const tr = canary.trafficRouting;
+  return tr !== undefined && Object.keys(tr).length > 0;
+}
+
+// ---------------------------------------------------------------------------
+// Entry point
+
+/** Plan one reconcile of a canary Rollout. */
+export function planRollout(rollout: Rollout, observed: Observed, now: Date): Plan {
+  const canary = rollout.spec.strategy.canary;
+  const prev = rollout.status ?? {};
+  const nowMs = now.getTime();
+  if (canary === undefined) return unsupportedStrategy(rollout, nowMs);
+
+  const replicas = rollout.spec.replicas ?? DEFAULT_REPLICAS;
+  const fence = resolveSurgeAndUnavailable(replicas, canary.maxSurge, canary.maxUnavailable);
+  const steps = canary.steps ?? [];
+  const hash = podTemplateHash(rollout.spec.template ?? {}, prev.collisionCount);
+  const replicaSets = [...observed.replicaSets];
+  const newRS = findRS({ replicaSets }, hash);
+  const maxRevision = replicaSets.reduce((m, rs) => Math.max(m, rs.revision), 0);
+  const revision = newRS !== undefined && newRS.revision >= maxRevision && newRS.revision > 0 ? newRS.revision : maxRevision + 1;
+  const c: Ctx = {
+    rollout,
+    observed,
+    nowMs,
+    now: rfc3339(nowMs),
+    name: rollout.metadata.name ?? 'rollout',
+    canary,
+    steps,
+    replicas,
+    maxSurge: fence.maxSurge,
+    maxUnavailable: fence.maxUnavailable,
+    router: routerConfigured(canary),
+    hash,
+    stepsHash: stepsHash(steps),
+    prev,
+    newRS,
+    revision,
+    maxRevision,
+    replicaSets,
+  };
+
+  const stepCount = steps.length;
+  const w: Work = {
+    run: restoreLifecycle({
+      restoreTo: stateFromStatus(prev, stepCount),
+      stepIndex: Math.max(0, Math.min(prev.currentStepIndex ?? 0, stepCount)),
+      stepCount,
+      fullyPromoted: prev.stableRS !== undefined && prev.stableRS === prev.currentPodHash,
+      steps: steps.map(describeStep),
+      revision,
+      podHash: hash,
+    }),
+    stableHash: prev.stableRS,
+    pauseConditions: [...(prev.pauseConditions ?? [])],
+    controllerPause: prev.controllerPause === true,
+    abort: prev.abort === true,
+    abortedAt: prev.abortedAt,
+    abortMessage: undefined,
+    promoteFull: prev.promoteFull === true,
+    gitCurrent: prev.git?.currentRevision,
+    superseded: undefined,
+    advanced: false,
+    moreToDo: false,
+    promotedReason: undefined,
+    requeue: [],
+  };
+
+  applyInputs(c, w);
+  const countsProgress = countsProgressed(c);
+  evaluateSteps(c, w, countsProgress);
+
+  // Progress deadline (Argo: the Progressing condition's lastUpdateTime).
+  const created = c.newRS === undefined && !halted(c, w) && desiredFor(c, w, state(w)).newReplicas !== undefined;
+  let conditions = progressingCondition(c, w, created, countsProgress || w.advanced || w.promotedReason !== undefined);
+  checkDeadline(c, w, conditions);
+  conditions = progressingCondition(c, w, created, countsProgress || w.advanced || w.promotedReason !== undefined);
+
+  const desired = desiredFor(c, w, state(w));
+  const effects = effectsFor(c, w, desired);
+  const status = buildStatus(c, w, desired, conditions);
+  const events = [...w.run.events.map((e): Effect => ({ type: 'event', ...e })), ...operationalEvents(c, effects, status)];
+  if (w.moreToDo) w.requeue.push(c.nowMs);
+  const requeueAt = w.requeue.length > 0 ? instant(Math.min(...w.requeue)) : undefined;
+  return {
+    status,
+    effects: [...effects, ...events],
+    ...(requeueAt !== undefined ? { requeueAt } : {}),
+  };
+}
+
+function unsupportedStrategy(rollout: Rollout, nowMs: number): Plan {
+  const prev = rollout.status ?? {};
+  const message = 'the engine implements the canary strategy only';
+  const status: RolloutStatus = { ...prev, phase: 'Degraded', message };
+  if (rollout.metadata.generation !== undefined) status.observedGeneration = String(rollout.metadata.generation);
+  status.conditions = setCondition(prev.conditions ?? [], { type: PROGRESSING, status: 'False', reason: 'UnsupportedStrategy', message }, rfc3339(nowMs));
+  return { status, effects: [] };
+}
+
+// ---------------------------------------------------------------------------
+// 2. Inputs: spec and the user's status fields
+
+function applyInputs(c: Ctx, w: Work): void {
+  const prev = c.prev;
+  const changed = prev.currentPodHash === undefined || prev.currentPodHash !== c.hash || prev.currentStepHash !== c.stepsHash;
+  if (changed) {
+    const templateChanged = prev.currentPodHash !== c.hash;
+    const target = w.stableHash === undefined ? 'initial' : w.stableHash === c.hash ? 'stable' : 'canary';
+    w.superseded =
+      target === 'canary' && prev.currentPodHash !== undefined && prev.currentPodHash !== w.stableHash && prev.currentPodHash !== c.hash ? prev.currentPodHash : undefined;
+    send(w, { type: 'REVISION', target, announce: templateChanged, superseded: w.superseded });
+    w.pauseConditions = [];
+    w.controllerPause = false;
+    w.abort = false;
+    w.abortedAt = undefined;
+    w.promoteFull = false;
+    if (templateChanged) w.gitCurrent = c.rollout.metadata.annotations?.[GIT_REVISION_ANNOTATION];
+  }
+
+  // abort / retry (with no stable ReplicaSet yet there is nothing to go back to: an abort is a no-op)
+  if (w.abort && w.stableHash === undefined && state(w) !== 'aborted') {
+    w.abort = false;
+  } else if (w.abort && state(w) !== 'aborted') {
+    send(w, { type: 'ABORT' });
+    if (state(w) === 'aborted') {
+      w.abortedAt ??= c.now;
+      w.pauseConditions = [];
+      w.controllerPause = false;
+    } else {
+      w.abort = false; // nothing in progress to abort
+    }
+  } else if (!w.abort && state(w) === 'aborted') {
+    send(w, { type: 'RETRY' });
+    w.abortedAt = undefined;
+    w.pauseConditions = [];
+    w.controllerPause = false;
+  } else if (w.abort) {
+    w.abortedAt ??= c.now;
+  }
+
+  // pause / resume (spec.paused)
+  const specPaused = c.rollout.spec.paused === true;
+  const s = state(w);
+  if (specPaused && s !== 'pausedUser' && s !== 'aborted' && s !== 'degraded' && s !== 'pending') {
+    send(w, { type: 'USER_PAUSE' });
+  } else if (!specPaused && s === 'pausedUser') {
+    send(w, { type: 'USER_RESUME' });
+  }
+
+  // promote --full
+  if (w.promoteFull) {
+    const t = state(w);
+    if (t === 'healthy') {
+      w.promoteFull = false; // nothing left to promote
+    } else if (t === 'progressing' || t === 'pausedStep' || t === 'degraded' || t === 'aborted') {
+      send(w, { type: 'PROMOTE_FULL' });
+      w.pauseConditions = [];
+      w.controllerPause = false;
+      w.abort = false;
+      w.abortedAt = undefined;
+    }
+  }
+}
+
+/** Whether spec.paused holds every change of scale (Argo's haltProgress). */
+function halted(c: Ctx, w: Work): boolean {
+  return c.rollout.spec.paused === true || state(w) === 'pausedUser';
+}
+
+// ---------------------------------------------------------------------------
+// 3. Steps, promotion, deadline
+
+/** Argo's RolloutProgressing, on what is observed: the counts moved in the right direction. */
+function countsProgressed(c: Ctx): boolean {
+  const prev = c.prev;
+  const counts = observedCounts(c);
+  const prevOld = (prev.replicas ?? 0) - (prev.updatedReplicas ?? 0);
+  const nextOld = counts.replicas - counts.updatedReplicas;
+  return (
+    prev.currentPodHash !== c.hash ||
+    prev.currentStepHash !== c.stepsHash ||
+    counts.updatedReplicas !== (prev.updatedReplicas ?? 0) ||
+    nextOld < prevOld ||
+    counts.readyReplicas > (prev.readyReplicas ?? 0) ||
+    counts.availableReplicas > (prev.availableReplicas ?? 0)
+  );
+}
+
+function observedCounts(c: Ctx): { replicas: number; updatedReplicas: number; readyReplicas: number; availableReplicas: number } {
+  let replicas = 0;
+  let ready = 0;
+  let available = 0;
+  for (const rs of c.replicaSets) {
+    replicas += rs.currentReplicas;
+    ready += rs.readyReplicas;
+    available += rs.availableReplicas;
+  }
+  return { replicas, updatedReplicas: c.newRS?.currentReplicas ?? 0, readyReplicas: ready, availableReplicas: available };
+}
+
+type Decision =
+  | { type: 'none' }
+  | { type: 'stepCompleted'; pause: boolean }
+  | { type: 'pauseReached'; started: boolean }
+  | { type: 'promote'; reason: string };
+
+function evaluateSteps(c: Ctx, w: Work, countsProgress: boolean): void {
+  if (state(w) === 'degraded' && countsProgress) send(w, { type: 'PROGRESSED' });
+  for (let i = 0; i < 4; i++) {
+    const s = state(w);
+    if (halted(c, w)) return;
+    const mode = s === 'degraded' ? degradedMode(w) : s;
+    const decision = decide(c, w, mode);
+    if (decision.type === 'none') return;
+    if (decision.type === 'stepCompleted' && w.advanced) {
+      w.moreToDo = true;
+      return;
+    }
+    if (s === 'degraded') send(w, { type: 'PROGRESSED' });
+    switch (decision.type) {
+      case 'stepCompleted':
+        if (decision.pause) {
+          w.pauseConditions = w.pauseConditions.filter((p) => p.reason !== CANARY_PAUSE_STEP);
+          w.controllerPause = w.pauseConditions.length > 0 && w.controllerPause;
+        }
+        send(w, { type: 'STEP_COMPLETED' });
+        w.advanced = true;
+        break;
+      case 'pauseReached':
+        if (decision.started) {
+          w.pauseConditions = [...w.pauseConditions, { reason: CANARY_PAUSE_STEP, startTime: c.now }];
+          w.controllerPause = true;
+        }
+        send(w, { type: 'PAUSE_STEP_REACHED', started: decision.started });
+        break;
+      case 'promote':
+        w.stableHash = c.hash;
+        w.promoteFull = false;
+        w.promotedReason = decision.reason;
+        send(w, { type: 'PROMOTED', reason: decision.reason });
+        break;
+    }
+  }
+}
+
+/** What a degraded rollout would be doing if it were not late. */
+function degradedMode(w: Work): LifecycleState {
+  const ctx = w.run.snapshot.context;
+  if (ctx.fullyPromoted) return 'healthy';
+  return ctx.stepIndex < ctx.stepCount ? 'progressing' : 'completing';
+}
+
+function decide(c: Ctx, w: Work, mode: LifecycleState): Decision {
+  if (mode === 'completing') {
+    const d = desiredFor(c, w, mode);
+    const rs = c.newRS;
+    if (rs?.replicas === c.replicas && rs.availableReplicas >= c.replicas && d.blockers.length === 0) {
+      const reason = w.stableHash === undefined ? 'Initial deploy' : w.promoteFull ? 'Full promotion requested' : `Completed all ${c.steps.length} canary steps`;
+      return { type: 'promote', reason };
+    }
+    return { type: 'none' };
+  }
+  if (mode !== 'progressing' && mode !== 'pausedStep') return { type: 'none' };
+  const index = stepIndex(w);
+  const step = c.steps[index];
+  if (step === undefined) return { type: 'none' };
+  switch (stepKind(step)) {
+    case 'setWeight':
+    case 'setCanaryScale': {
+      const d = desiredFor(c, w, mode);
+      return d.atDesired && d.blockers.length === 0 ? { type: 'stepCompleted', pause: false } : { type: 'none' };
+    }
+    case 'pause':
+      return decidePause(c, w, mode, step);
+    case 'analysis':
+      return stepAnalysisVerdict(c.rollout, c.observed, index) === 'successful' ? { type: 'stepCompleted', pause: false } : { type: 'none' };
+    case 'unsupported':
+      return { type: 'none' };
+  }
+}
+
+/** Argo's reconcileCanaryPause and CompletedCanaryPauseStep. */
+function decidePause(c: Ctx, w: Work, mode: LifecycleState, step: CanaryStep): Decision {
+  const cond = w.pauseConditions.find((p) => p.reason === CANARY_PAUSE_STEP);
+  const duration = step.pause?.duration === undefined ? undefined : durationMs(step.pause.duration);
+  if (cond === undefined && w.controllerPause) return { type: 'stepCompleted', pause: true }; // promoted: the user cleared the pause
+  if (cond === undefined) {
+    if (duration === 0) return { type: 'stepCompleted', pause: true };
+    return { type: 'pauseReached', started: true };
+  }
+  if (duration !== undefined) {
+    const start = parseTime(cond.startTime) ?? c.nowMs;
+    const expiry = start + duration;
+    if (c.nowMs >= expiry) return { type: 'stepCompleted', pause: true };
+    w.requeue.push(expiry);
+  }
+  return mode === 'progressing' ? { type: 'pauseReached', started: false } : { type: 'none' };
+}
+
+function isIndefiniteStep(step: CanaryStep | undefined): boolean {
+  if (step === undefined) return false;
+  const kind = stepKind(step);
+  return kind === 'pause' || kind === 'analysis' || kind === 'unsupported';
+}
+
+function progressDeadlineMs(c: Ctx): number {
+  return (c.rollout.spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS) * 1000;
+}
+
+function timeoutMessage(c: Ctx): string {
+  return `ReplicaSet "${c.name}-${c.hash}" has timed out progressing.`;
+}
+
+function checkDeadline(c: Ctx, w: Work, conditions: Condition[]): void {
+  const s = state(w);
+  const abortOnTimeout = c.rollout.spec.progressDeadlineAbort === true;
+  if (s === 'degraded') {
+    // progressDeadlineAbort may be set after the deadline passed (Argo aborts then).
+    if (abortOnTimeout && !w.run.snapshot.context.fullyPromoted && w.stableHash !== undefined) timeOut(c, w, true);
+    return;
+  }
+  if (s !== 'progressing' && s !== 'completing' && s !== 'healthy') return;
+  if (halted(c, w)) return;
+  if (s === 'progressing' && isIndefiniteStep(c.steps[stepIndex(w)])) return;
+  if (s === 'healthy' && isComplete(c, w)) return;
+  const cond = findCondition(conditions, PROGRESSING);
+  const last = parseTime(cond?.lastUpdateTime);
+  if (last === undefined) return;
+  const deadline = last + progressDeadlineMs(c);
+  if (c.nowMs >= deadline) timeOut(c, w, abortOnTimeout && s !== 'healthy' && w.stableHash !== undefined);
+  else w.requeue.push(deadline);
+}
+
+function timeOut(c: Ctx, w: Work, abort: boolean): void {
+  const message = timeoutMessage(c);
+  send(w, { type: 'DEADLINE_EXCEEDED', abort, message });
+  if (state(w) === 'aborted') {
+    w.abort = true;
+    w.abortedAt ??= c.now;
+    w.abortMessage = message;
+    w.pauseConditions = [];
+    w.controllerPause = false;
+  }
+}
+
+/** Fully promoted and the desired ReplicaSet is all there (basic canary: no other pods left). */
+function isComplete(c: Ctx, w: Work): boolean {
+  if (w.stableHash !== c.hash) return false;
+  const rs = c.newRS;
+  if (rs?.replicas !== c.replicas || rs.currentReplicas !== c.replicas || rs.availableReplicas < c.replicas) return false;
+  if (!c.router && observedCounts(c).replicas !== c.replicas) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// 4. Desired state and effects
+
+interface Desired {
+  /** spec.replicas of the desired ReplicaSet; undefined: leave it. */
+  newReplicas: number | undefined;
+  /** spec.replicas of the stable ReplicaSet (when distinct); undefined: leave it. */
+  stableReplicas: number | undefined;
+  /** Canary weight for the routes; undefined: leave them. */
+  routeWeight: number | undefined;
+  /** Pod-template hash each Service should select; undefined: leave it. */
+  canaryTarget: string | undefined;
+  stableTarget: string | undefined;
+  /** At the replica counts of the current step (Argo's AtDesiredReplicaCountsForCanary). */
+  atDesired: boolean;
+  /** Missing Services or routes: nothing that needs them completes. */
+  blockers: string[];
+  /** Aborted with a router: when the canary is to be scaled down. */
+  abortDeadline: number | undefined;
+}
+
+function stableRSOf(c: Ctx, w: Work): ObservedReplicaSet | undefined {
+  if (w.stableHash === undefined || w.stableHash === c.hash) return undefined;
+  return findRS(c, w.stableHash);
+}
+
+function othersOf(c: Ctx, w: Work): ObservedReplicaSet[] {
+  return c.replicaSets.filter((rs) => rs.podTemplateHash !== c.hash && (w.stableHash === undefined || rs.podTemplateHash !== w.stableHash));
+}
+
+const ZERO: ReplicaCounts = { replicas: 0, currentReplicas: 0, availableReplicas: 0 };
+
+function desiredFor(c: Ctx, w: Work, s: LifecycleState): Desired {
+  const mode = s === 'degraded' ? degradedMode(w) : s;
+  const stable = stableRSOf(c, w);
+  const newRS = c.newRS;
+  const index = stepIndex(w);
+  const blockers = blockersOf(c);
+  const prevWeight = c.prev.canary?.weights?.canary.weight ?? 0;
+  const newAvailable = newRS?.availableReplicas ?? 0;
+  const out: Desired = {
+    newReplicas: undefined,
+    stableReplicas: undefined,
+    routeWeight: undefined,
+    canaryTarget: undefined,
+    stableTarget: undefined,
+    atDesired: false,
+    blockers,
+    abortDeadline: undefined,
+  };
+  if (mode === 'pausedUser' || mode === 'pending') return out;
+
+  // Services: the canary Service follows the desired ReplicaSet once it has a
+  // pod available (Argo's ensureSVCTargets), back to stable on abort; the
+  // stable Service follows status.stableRS.
+  const stableAvailable = (w.stableHash === c.hash ? newRS : stable)?.availableReplicas ?? 0;
+  if (w.stableHash !== undefined && stableAvailable > 0) out.stableTarget = w.stableHash;
+  if (mode === 'aborted') {
+    if (w.stableHash !== undefined && stableAvailable > 0) out.canaryTarget = w.stableHash;
+  } else if (newRS !== undefined && newAvailable > 0) {
+    out.canaryTarget = c.hash;
+  }
+
+  // The weight the replica counts aim at (Argo's GetCanaryReplicasOrWeight).
+  const weight = mode === 'aborted' ? 0 : mode === 'progressing' || mode === 'pausedStep' ? setWeightAt(c.steps, index) : 100;
+
+  if (c.router) {
+    const scs = mode === 'progressing' || mode === 'pausedStep' ? canaryScaleAt(c.steps, index) : undefined;
+    const counts = trafficRoutedReplicaCounts(c.replicas, scs?.weight ?? weight, {
+      fixedCanaryReplicas: scs?.replicas,
+      minPodsPerReplicaSet: c.canary.minPodsPerReplicaSet,
+    });
+    out.atDesired =
+      newRS?.replicas === counts.canary &&
+      newRS.availableReplicas === counts.canary &&
+      stable?.replicas === counts.stable &&
+      stable.currentReplicas === counts.stable;
+    if (mode === 'aborted') {
+      out.stableReplicas = stable !== undefined ? c.replicas : undefined;
+      abortCanaryScale(c, out);
+      out.routeWeight = 0;
+    } else {
+      out.newReplicas = mode === 'healthy' || mode === 'completing' ? c.replicas : counts.canary;
+      out.stableReplicas = stable !== undefined ? c.replicas : undefined;
+      if (mode === 'healthy') out.routeWeight = 0;
+      else if (newAvailable === 0) out.routeWeight = 0; // never weight to a canary with no pod available
+      else if (mode === 'completing') {
+        // All steps done: the last setWeight holds until promotion (Argo, minus its brief 100%); a first deploy has no canary
+        // traffic; promote --full keeps the weight it found.
+        out.routeWeight = w.stableHash === undefined ? 0 : w.promoteFull ? prevWeight : previousSetWeight(c.steps, c.steps.length);
+      }
+      else out.routeWeight = out.atDesired ? setWeightAt(c.steps, index) : previousSetWeight(c.steps, index);
+    }
+  } else {
+    const others = othersOf(c, w).filter((rs) => !rs.deleting);
+    const counts = basicCanaryReplicaCounts(
+      { replicas: c.replicas, weight, maxSurge: c.maxSurge, maxUnavailable: c.maxUnavailable },
+      newRS ?? ZERO,
+      stable,
+      others,
+    );
+    out.newReplicas = counts.canary;
+    out.stableReplicas = stable !== undefined ? counts.stable : undefined;
+    out.atDesired =
+      newRS?.replicas === counts.canary &&
+      newRS.availableReplicas === counts.canary &&
+      stable?.replicas === counts.stable &&
+      stable.currentReplicas === counts.stable &&
+      others.every((rs) => rs.availableReplicas === 0);
+  }
+  return out;
+}
+
+/** Aborted with a router: the canary keeps its pods for abortScaleDownDelaySeconds (0: for good), then goes to 0. */
+function abortCanaryScale(c: Ctx, out: Desired): void {
+  const rs = c.newRS;
+  if (rs === undefined || rs.replicas === 0) return;
+  const delay = c.canary.abortScaleDownDelaySeconds ?? DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS;
+  if (delay <= 0) return;
+  const deadline = parseTime(rs.scaleDownDeadline);
+  if (deadline === undefined) {
+    out.abortDeadline = Math.floor(c.nowMs / 1000) * 1000 + delay * 1000;
+    return;
+  }
+  if (c.nowMs >= deadline) out.newReplicas = 0;
+  else out.abortDeadline = deadline;
+}
+
+function blockersOf(c: Ctx): string[] {
+  const blockers: string[] = [];
+  for (const svc of [c.canary.canaryService, c.canary.stableService]) {
+    if (svc !== undefined && c.observed.services[svc] === undefined) blockers.push(`Service "${svc}" not found`);
+  }
+  if (c.router) {
+    for (const [name, route] of sortedRoutes(c)) {
+      if (route === undefined) blockers.push(`HTTPRoute "${name}" not found`);
+      else if (!route.hasRule) blockers.push(`HTTPRoute "${name}" has no rule referencing both the stable and the canary Service`);
+    }
+  }
+  return blockers;
+}
+
+function sortedRoutes(c: Ctx): [string, Observed['routes'][string]][] {
+  return Object.entries(c.observed.routes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function effectsFor(c: Ctx, w: Work, d: Desired): Effect[] {
+  const effects: Effect[] = [];
+  const s = state(w);
+  const canScale = !halted(c, w);
+  const stable = stableRSOf(c, w);
+
+  // The desired ReplicaSet.
+  if (canScale && d.newReplicas !== undefined && c.newRS === undefined) {
+    effects.push(createReplicaSet(c, w, d.newReplicas));
+  } else if (canScale && c.newRS !== undefined) {
+    const annotations: Record<string, string | null> = {};
+    if (c.newRS.revision !== c.revision) annotations[REVISION_ANNOTATION] = String(c.revision);
+    if (s === 'aborted' && c.router) {
+      if (d.abortDeadline !== undefined) {
+        if (c.newRS.scaleDownDeadline === undefined) annotations[SCALE_DOWN_DEADLINE_ANNOTATION] = rfc3339(d.abortDeadline);
+        w.requeue.push(d.abortDeadline);
+      }
+    } else if (c.newRS.scaleDownDeadline !== undefined) {
+      annotations[SCALE_DOWN_DEADLINE_ANNOTATION] = null; // wanted again (retry, or back to a ReplicaSet being scaled down)
+    }
+    pushScale(effects, c.newRS, d.newReplicas ?? c.newRS.replicas, annotations);
+  }
+
+  // The stable ReplicaSet.
+  if (canScale && stable !== undefined) {
+    const annotations: Record<string, string | null> = {};
+    if (stable.scaleDownDeadline !== undefined) annotations[SCALE_DOWN_DEADLINE_ANNOTATION] = null;
+    pushScale(effects, stable, d.stableReplicas ?? stable.replicas, annotations);
+  }
+
+  // Services, then routes: at promotion the stable Service moves to the new pods before the canary weight drops to 0.
+  const targets = serviceTargets(c, d);
+  for (const [svc, target] of targets) {
+    const observed = c.observed.services[svc];
+    if (target === undefined || observed === undefined) continue;
+    if (observed.selector[POD_TEMPLATE_HASH_LABEL] !== target) effects.push({ type: 'setServiceSelector', service: svc, podTemplateHash: target });
+  }
+  const { canaryService, stableService } = c.canary;
+  if (c.router && d.routeWeight !== undefined && canaryService !== undefined && stableService !== undefined) {
+    for (const [name, route] of sortedRoutes(c)) {
+      if (route?.hasRule !== true) continue;
+      if ((route.weights[canaryService] ?? 0) !== d.routeWeight || (route.weights[stableService] ?? 0) !== 100 - d.routeWeight) {
+        effects.push({ type: 'setRouteWeights', route: name, namespace: route.namespace, stableService, canaryService, canaryWeight: d.routeWeight });
+      }
+    }
+  }
+
+  // Other ReplicaSets: scaled down (with the scale-down delay for a router), then deleted beyond revisionHistoryLimit.
+  if (canScale) effects.push(...scaleDownOthers(c, w, targets));
+  effects.push(...historyLimitDeletes(c, w));
+  return effects;
+}
+
+function serviceTargets(c: Ctx, d: Desired): [string, string | undefined][] {
+  const out: [string, string | undefined][] = [];
+  if (c.canary.canaryService !== undefined) out.push([c.canary.canaryService, d.canaryTarget]);
+  if (c.canary.stableService !== undefined && c.canary.stableService !== c.canary.canaryService) out.push([c.canary.stableService, d.stableTarget]);
+  return out;
+}
+
+function pushScale(effects: Effect[], rs: ObservedReplicaSet, replicas: number, annotations: Record<string, string | null>): void {
+  const hasAnnotations = Object.keys(annotations).length > 0;
+  if (rs.replicas === replicas && !hasAnnotations) return;
+  effects.push({ type: 'scaleReplicaSet', name: rs.name, replicas, ...(hasAnnotations ? { annotations } : {}) });
+}
+
+function createReplicaSet(c: Ctx, w: Work, replicas: number): Effect {
+  const template = structuredClone(c.rollout.spec.template ?? {}) as { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } };
+  const metadata = { ...(template.metadata ?? {}) };
+  const isCanary = w.stableHash !== undefined && w.stableHash !== c.hash;
+  const extra = isCanary ? c.canary.canaryMetadata : c.canary.stableMetadata;
+  metadata.labels = { ...(metadata.labels ?? {}), ...(extra?.labels ?? {}), [POD_TEMPLATE_HASH_LABEL]: c.hash };
+  const annotations = { ...(metadata.annotations ?? {}), ...(extra?.annotations ?? {}) };
+  if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
+  template.metadata = metadata;
+  const selector = c.rollout.spec.selector ?? {};
+  return {
+    type: 'createReplicaSet',
+    name: `${c.name}-${c.hash}`,
+    podTemplateHash: c.hash,
+    replicas,
+    revision: c.revision,
+    template,
+    selector: { ...selector, matchLabels: { ...(selector.matchLabels ?? {}), [POD_TEMPLATE_HASH_LABEL]: c.hash } },
+    minReadySeconds: c.rollout.spec.minReadySeconds ?? 0,
+  };
+}
+
+/**
+ * ReplicaSets that are neither desired nor stable (Argo's
+ * scaleDownOldReplicaSetsForCanary). Basic canary: scaled down within
+ * maxUnavailable. Router: one still selected by a Service is left alone; a
+ * previous stable (fully promoted, or already given a deadline) keeps its
+ * pods for scaleDownDelaySeconds (deadline annotation, then 0); an
+ * intermediate canary goes to 0 at once.
+ */
+function scaleDownOthers(c: Ctx, w: Work, targets: [string, string | undefined][]): Effect[] {
+  const others = othersOf(c, w).filter((rs) => !rs.deleting);
+  if (others.length === 0) return [];
+  const totalAvailable = c.replicaSets.reduce((n, rs) => n + rs.availableReplicas, 0);
+  const effects: Effect[] = [];
+  if (!c.router) {
+    const next = scaleDownOlderReplicaSets(others, totalAvailable, c.replicas, c.maxUnavailable);
+    for (const rs of [...others].sort(byRevisionDesc)) {
+      const replicas = next.get(rs.name);
+      if (replicas !== undefined) pushScale(effects, rs, replicas, {});
+    }
+    return effects;
+  }
+
+  const referenced = new Set<string>();
+  for (const [svc, target] of targets) {
+    const hash = target ?? c.observed.services[svc]?.selector[POD_TEMPLATE_HASH_LABEL];
+    if (hash !== undefined) referenced.add(hash);
+  }
+  const fullyPromoted = w.stableHash === c.hash;
+  const delay = c.canary.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS;
+  const limit = c.canary.scaleDownDelayRevisionLimit;
+  let delayed = 0;
+  if (totalAvailable - (c.replicas - c.maxUnavailable) <= 0) return [];
+  for (const rs of [...others].sort(byRevisionDesc)) {
+    if (referenced.has(rs.podTemplateHash) || rs.replicas === 0) continue;
+    // Unavailable pods go first: they serve nothing (Argo's cleanupUnhealthyReplicas).
+    let replicas = rs.replicas;
+    const annotations: Record<string, string | null> = {};
+    const deadline = parseTime(rs.scaleDownDeadline);
+    if ((fullyPromoted || deadline !== undefined) && delay > 0 && (limit === undefined || delayed < limit)) {
+      if (deadline === undefined) {
+        const at = Math.floor(c.nowMs / 1000) * 1000 + delay * 1000;
+        annotations[SCALE_DOWN_DEADLINE_ANNOTATION] = rfc3339(at);
+        w.requeue.push(at);
+        delayed++;
+      } else if (c.nowMs < deadline) {
+        w.requeue.push(deadline);
+        delayed++;
+      } else {
+        replicas = 0;
+      }
+    } else {
+      replicas = 0;
+    }
+    if (replicas === 0 && rs.scaleDownDeadline !== undefined) annotations[SCALE_DOWN_DEADLINE_ANNOTATION] = null;
+    if (replicas !== 0 && rs.availableReplicas < replicas) replicas = rs.availableReplicas;
+    pushScale(effects, rs, replicas, annotations);
+  }
+  return effects;
+}
+
+/** Old ReplicaSets beyond revisionHistoryLimit, oldest first, once scaled to 0 (Argo's reconcileRevisionHistoryLimit). */
+function historyLimitDeletes(c: Ctx, w: Work): Effect[] {
+  const limit = c.rollout.spec.revisionHistoryLimit ?? DEFAULT_REVISION_HISTORY_LIMIT;
+  const cleanable = othersOf(c, w)
+    .filter((rs) => !rs.deleting)
+    .sort(byCreation);
+  const diff = cleanable.length - limit;
+  const effects: Effect[] = [];
+  for (const rs of cleanable.slice(0, Math.max(0, diff))) {
+    if (rs.replicas !== 0 || rs.currentReplicas !== 0) continue;
+    effects.push({ type: 'deleteReplicaSet', name: rs.name });
+  }
+  return effects;
+}
+
+// ---------------------------------------------------------------------------
+// 5. Status
+
+function progressingCondition(c: Ctx, w: Work, created: boolean, progress: boolean): Condition[] {
+  let conditions = [...(c.prev.conditions ?? [])];
+  const prevCond = findCondition(conditions, PROGRESSING);
+  const rsName = c.newRS?.name ?? `${c.name}-${c.hash}`;
+  const s = state(w);
+  const set = (status: Condition['status'], reason: string, message: string, touch = false): void => {
+    conditions = setCondition(conditions, { type: PROGRESSING, status, reason, message }, c.now, touch);
+  };
+  switch (s) {
+    case 'aborted':
+      if (prevCond?.reason !== Reason.RolloutAborted || prevCond.status !== 'False') {
+        const base = `Rollout aborted update to revision ${c.revision}`;
+        set('False', Reason.RolloutAborted, w.abortMessage === undefined ? base : `${base}: ${w.abortMessage}`);
+      }
+      return conditions;
+    case 'degraded':
+      if (prevCond?.reason !== Reason.ProgressDeadlineExceeded || prevCond.status !== 'False') set('False', Reason.ProgressDeadlineExceeded, timeoutMessage(c));
+      return conditions;
+    case 'pausedUser':
+    case 'pausedStep':
+      set('Unknown', Reason.RolloutPaused, 'Rollout is paused');
+      return conditions;
+    default:
+      break;
+  }
+  if (s === 'healthy' && isComplete(c, w)) {
+    set('True', Reason.NewReplicaSetAvailable, `ReplicaSet "${rsName}" has successfully progressed.`);
+  } else if (created) {
+    set('True', Reason.NewReplicaSetCreated, `Created new replica set "${rsName}"`, true);
+  } else if (prevCond?.reason === Reason.RolloutPaused) {
+    set('Unknown', Reason.RolloutResumed, 'Rollout is resumed', true);
+  } else if (prevCond?.reason === Reason.RolloutAborted) {
+    set('Unknown', Reason.RolloutRetry, 'Retrying Rollout after abort', true);
+  } else if (progress || prevCond === undefined || prevCond.reason === Reason.NewReplicaSetAvailable || prevCond.status === 'False') {
+    set('True', Reason.ReplicaSetUpdated, `ReplicaSet "${rsName}" is progressing.`, true);
+  }
+  return conditions;
+}
+
+function buildStatus(c: Ctx, w: Work, d: Desired, progressing: Condition[]): RolloutStatus {
+  const s = state(w);
+  const ctx = w.run.snapshot.context;
+  const counts = observedCounts(c);
+  const complete = s === 'healthy' && isComplete(c, w);
+  const { phase, message } = phaseOf(c, w, d, counts, complete, findCondition(progressing, PROGRESSING));
+
+  let conditions = progressing;
+  conditions = setCondition(
+    conditions,
+    counts.availableReplicas >= c.replicas
+      ? { type: AVAILABLE, status: 'True', reason: Reason.Available, message: 'Rollout has minimum availability' }
+      : { type: AVAILABLE, status: 'False', reason: Reason.Available, message: 'Rollout does not have minimum availability' },
+    c.now,
+  );
+  const paused = s === 'pausedUser' || s === 'pausedStep';
+  if (paused) conditions = setCondition(conditions, { type: PAUSED, status: 'True', reason: Reason.RolloutPaused, message: 'Rollout is paused' }, c.now);
+  else if (findCondition(conditions, PAUSED) !== undefined) {
+    conditions = setCondition(conditions, { type: PAUSED, status: 'False', reason: Reason.RolloutPaused, message: 'Rollout is not paused' }, c.now);
+  }
+  conditions = setCondition(
+    conditions,
+    { type: COMPLETED, status: complete && phase === 'Healthy' ? 'True' : 'False', reason: Reason.RolloutCompleted, message: Reason.RolloutCompleted },
+    c.now,
+  );
+
+  const status: RolloutStatus = { ...c.prev };
+  for (const key of ['message', 'abort', 'abortedAt', 'promoteFull', 'pauseConditions', 'controllerPause', 'currentStepIndex', 'stableRS', 'observedGeneration'] as const) {
+    Reflect.deleteProperty(status, key);
+  }
+  status.phase = phase;
+  if (message !== '') status.message = message;
+  if (c.rollout.metadata.generation !== undefined) status.observedGeneration = String(c.rollout.metadata.generation);
+  if (c.steps.length > 0) status.currentStepIndex = ctx.stepIndex;
+  status.currentStepHash = c.stepsHash;
+  status.currentPodHash = c.hash;
+  if (w.stableHash !== undefined) status.stableRS = w.stableHash;
+  // spec.paused leaves the pause conditions as they are (Argo): they still hold once it is resumed.
+  if (w.pauseConditions.length > 0 && (s === 'pausedStep' || s === 'pausedUser')) status.pauseConditions = w.pauseConditions;
+  if (w.controllerPause && (s === 'pausedStep' || s === 'pausedUser')) status.controllerPause = true;
+  if (s === 'aborted') {
+    status.abort = true;
+    status.abortedAt = w.abortedAt ?? c.now;
+  }
+  if (w.promoteFull && w.stableHash !== c.hash) status.promoteFull = true;
+  status.replicas = counts.replicas;
+  status.updatedReplicas = counts.updatedReplicas;
+  status.readyReplicas = counts.readyReplicas;
+  status.availableReplicas = counts.availableReplicas;
+  status.HPAReplicas = counts.replicas;
+  status.selector = formatLabelSelector(c.rollout.spec.selector);
+  status.conditions = conditions;
+  status.canary = { ...(c.prev.canary ?? {}), weights: weightsOf(c, w, d) };
+
+  const git = { ...(c.prev.git ?? {}) };
+  if (w.gitCurrent !== undefined) git.currentRevision = w.gitCurrent;
+  else delete git.currentRevision;
+  if (complete && phase === 'Healthy' && w.gitCurrent !== undefined) git.stableRevision = w.gitCurrent;
+  if (Object.keys(git).length > 0) status.git = git;
+  else delete status.git;
+  return status;
+}
+
+function weightsOf(c: Ctx, w: Work, d: Desired): NonNullable<NonNullable<RolloutStatus['canary']>['weights']> {
+  const { canaryService, stableService } = c.canary;
+  let weight: number;
+  if (c.router) {
+    weight = d.routeWeight ?? c.prev.canary?.weights?.canary.weight ?? 0;
+  } else if (w.stableHash === c.hash) {
+    weight = 0;
+  } else {
+    const total = c.replicaSets.reduce((n, rs) => n + rs.availableReplicas, 0);
+    weight = total === 0 ? 0 : Math.round((100 * (c.newRS?.availableReplicas ?? 0)) / total);
+  }
+  const stableHash = w.stableHash;
+  return {
+    canary: { weight, podTemplateHash: c.hash, ...(canaryService !== undefined ? { serviceName: canaryService } : {}) },
+    stable: { weight: 100 - weight, ...(stableHash !== undefined ? { podTemplateHash: stableHash } : {}), ...(stableService !== undefined ? { serviceName: stableService } : {}) },
+  };
+}
+
+/** Phase and message (Argo's CalculateRolloutPhase, with Weir's messages for analysis, blockers and superseding). */
+function phaseOf(
+  c: Ctx,
+  w: Work,
+  d: Desired,
+  counts: { replicas: number; updatedReplicas: number; availableReplicas: number },
+  complete: boolean,
+  progressing: Condition | undefined,
+): { phase: NonNullable<RolloutStatus['phase']>; message: string } {
+  const s = state(w);
+  switch (s) {
+    case 'aborted':
+    case 'degraded':
+      // As Argo: "<reason>: <message>" of the Progressing condition that failed.
+      return { phase: 'Degraded', message: `${progressing?.reason ?? ''}: ${progressing?.message ?? ''}` };
+    case 'pausedUser':
+      return { phase: 'Paused', message: MANUALLY_PAUSED_MESSAGE };
+    case 'pausedStep':
+      return { phase: 'Paused', message: w.pauseConditions[0]?.reason ?? CANARY_PAUSE_STEP };
+    default:
+      break;
+  }
+  if (complete) return { phase: 'Healthy', message: '' };
+  const first = d.blockers[0];
+  if (first !== undefined) return { phase: 'Progressing', message: first };
+  if (w.superseded !== undefined) return { phase: 'Progressing', message: `superseded: canary ${w.superseded} replaced by revision ${c.revision} (${c.hash}); steps restart` };
+  if (s === 'progressing') {
+    const step = c.steps[stepIndex(w)];
+    if (step !== undefined && stepKind(step) === 'analysis') return { phase: 'Progressing', message: ANALYSIS_PENDING_MESSAGE };
+    if (step !== undefined && stepKind(step) === 'unsupported') return { phase: 'Progressing', message: `step ${describeStep(step)} is not supported` };
+  }
+  if (counts.updatedReplicas < c.replicas) return { phase: 'Progressing', message: 'more replicas need to be updated' };
+  if (counts.availableReplicas < counts.updatedReplicas) return { phase: 'Progressing', message: 'updated replicas are still becoming available' };
+  if (!c.router && counts.replicas > counts.updatedReplicas) return { phase: 'Progressing', message: 'old replicas are pending termination' };
+  if (w.stableHash !== c.hash) return { phase: 'Progressing', message: 'waiting for all steps to complete' };
+  return { phase: 'Progressing', message: 'updated replicas are still becoming available' };
+}
+
+/** Events for what the effects do: ReplicaSets created and scaled, traffic weight changed. */
+function operationalEvents(c: Ctx, effects: Effect[], status: RolloutStatus): Effect[] {
+  const events: Effect[] = [];
+  for (const e of effects) {
+    if (e.type === 'createReplicaSet') {
+      events.push({ type: 'event', eventType: 'Normal', reason: 'NewReplicaSetCreated', message: `Created ReplicaSet ${e.name} (revision ${e.revision}) with size ${e.replicas}` });
+    } else if (e.type === 'scaleReplicaSet') {
+      const rs = c.replicaSets.find((r) => r.name === e.name);
+      if (rs !== undefined && rs.replicas !== e.replicas) {
+        const revision = e.annotations?.[REVISION_ANNOTATION] ?? String(rs.revision);
+        events.push({
+          type: 'event',
+          eventType: 'Normal',
+          reason: 'ScalingReplicaSet',
+          message: `Scaled ${e.replicas > rs.replicas ? 'up' : 'down'} ReplicaSet ${e.name} (revision ${revision}) from ${rs.replicas} to ${e.replicas}`,
+        });
+      }
+    }
+  }
+  const before = c.prev.canary?.weights?.canary.weight;
+  const after = status.canary?.weights?.canary.weight;
+  if (c.router && after !== undefined && before !== after) {
+    events.push({ type: 'event', eventType: 'Normal', reason: 'TrafficWeightUpdated', message: before === undefined ? `Traffic weight updated to ${after}` : `Traffic weight updated from ${before} to ${after}` });
+  }
+  return events;
+}

@@ -1,0 +1,280 @@
+// A tiny pure simulator of a Rollout's world for the engine's tests: it applies
+// a Plan's effects to an in-memory Observed (ReplicaSets, Service selectors,
+// route weights) and lets pods come up when the test says so.
+import assert from 'node:assert/strict';
+import type { CanaryStep, Rollout } from '../api/rollout.ts';
+import { planRollout } from './plan.ts';
+import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, SCALE_DOWN_DEADLINE_ANNOTATION, type Effect, type Observed, type ObservedReplicaSet, type Plan } from './types.ts';
+
+export const T0 = new Date('2024-05-01T10:00:00Z');
+export const CANARY_SVC = 'demo-canary';
+export const STABLE_SVC = 'demo-stable';
+export const ROUTE = 'demo-route';
+
+export interface RolloutOptions {
+  replicas?: number;
+  steps?: CanaryStep[];
+  router?: boolean;
+  services?: boolean;
+  image?: string;
+  maxSurge?: number | string;
+  maxUnavailable?: number | string;
+  paused?: boolean;
+  progressDeadlineSeconds?: number;
+  progressDeadlineAbort?: boolean;
+  abortScaleDownDelaySeconds?: number;
+  scaleDownDelaySeconds?: number;
+  revisionHistoryLimit?: number;
+  gitRevision?: string;
+}
+
+export function makeRollout(o: RolloutOptions = {}): Rollout {
+  const withServices = o.services ?? o.router ?? false;
+  return {
+    apiVersion: 'weir.dev/v1alpha1',
+    kind: 'Rollout',
+    metadata: {
+      name: 'demo',
+      namespace: 'default',
+      generation: 1,
+      ...(o.gitRevision !== undefined ? { annotations: { 'weir.dev/git-revision': o.gitRevision } } : {}),
+    },
+    spec: {
+      ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
+      selector: { matchLabels: { app: 'demo' } },
+      template: { metadata: { labels: { app: 'demo' } }, spec: { containers: [{ name: 'app', image: o.image ?? 'demo:v1' }] } },
+      ...(o.paused !== undefined ? { paused: o.paused } : {}),
+      ...(o.progressDeadlineSeconds !== undefined ? { progressDeadlineSeconds: o.progressDeadlineSeconds } : {}),
+      ...(o.progressDeadlineAbort !== undefined ? { progressDeadlineAbort: o.progressDeadlineAbort } : {}),
+      ...(o.revisionHistoryLimit !== undefined ? { revisionHistoryLimit: o.revisionHistoryLimit } : {}),
+      strategy: {
+        canary: {
+          ...(withServices ? { canaryService: CANARY_SVC, stableService: STABLE_SVC } : {}),
+          ...(o.steps !== undefined ? { steps: o.steps } : {}),
+          ...(o.maxSurge !== undefined ? { maxSurge: o.maxSurge } : {}),
+          ...(o.maxUnavailable !== undefined ? { maxUnavailable: o.maxUnavailable } : {}),
+          ...(o.abortScaleDownDelaySeconds !== undefined ? { abortScaleDownDelaySeconds: o.abortScaleDownDelaySeconds } : {}),
+          ...(o.scaleDownDelaySeconds !== undefined ? { scaleDownDelaySeconds: o.scaleDownDelaySeconds } : {}),
+          ...(o.router === true ? { trafficRouting: { plugins: { 'argoproj-labs/gatewayAPI': { httpRoute: ROUTE, namespace: 'default' } } } } : {}),
+        },
+      },
+    },
+  };
+}
+
+export function emptyObserved(o: { router?: boolean; services?: boolean } = {}): Observed {
+  const withServices = o.services ?? o.router ?? false;
+  return {
+    replicaSets: [],
+    services: withServices
+      ? { [CANARY_SVC]: { name: CANARY_SVC, selector: { app: 'demo' } }, [STABLE_SVC]: { name: STABLE_SVC, selector: { app: 'demo' } } }
+      : {},
+    routes: o.router === true ? { [ROUTE]: { name: ROUTE, namespace: 'default', hasRule: true, weights: { [STABLE_SVC]: 100, [CANARY_SVC]: 0 } } } : {},
+  };
+}
+
+/** How pods behave: which ReplicaSets' pods become available (default: all). */
+export type PodPolicy = (rs: ObservedReplicaSet) => 'available' | 'unavailable';
+
+export interface World {
+  rollout: Rollout;
+  observed: Observed;
+  now: Date;
+  /** Every plan made, in order. */
+  plans: Plan[];
+  /** Every effect applied, in order. */
+  effects: Effect[];
+  podPolicy: PodPolicy;
+  /** The inputs of every plan, as the controller would read them back. */
+  inputs: { rollout: Rollout; observed: Observed; now: string }[];
+}
+
+export function newWorld(o: RolloutOptions = {}): World {
+  return {
+    rollout: makeRollout(o),
+    observed: emptyObserved(o),
+    now: new Date(T0),
+    plans: [],
+    effects: [],
+    podPolicy: () => 'available',
+    inputs: [],
+  };
+}
+
+/** Apply one effect to the observed world (what the shell would do). */
+export function applyEffect(world: World, effect: Effect): void {
+  const observed = world.observed;
+  switch (effect.type) {
+    case 'createReplicaSet':
+      assert.equal(
+        observed.replicaSets.some((rs) => rs.name === effect.name),
+        false,
+        `ReplicaSet ${effect.name} created twice`,
+      );
+      observed.replicaSets.push({
+        name: effect.name,
+        podTemplateHash: effect.podTemplateHash,
+        replicas: effect.replicas,
+        currentReplicas: 0,
+        readyReplicas: 0,
+        availableReplicas: 0,
+        revision: effect.revision,
+        creationTimestamp: world.now.toISOString(),
+        deleting: false,
+      });
+      break;
+    case 'scaleReplicaSet': {
+      const rs = observed.replicaSets.find((r) => r.name === effect.name);
+      assert.ok(rs, `scale of unknown ReplicaSet ${effect.name}`);
+      rs.replicas = effect.replicas;
+      for (const [key, value] of Object.entries(effect.annotations ?? {})) {
+        if (key === REVISION_ANNOTATION && value !== null) rs.revision = Number(value);
+        if (key === SCALE_DOWN_DEADLINE_ANNOTATION) {
+          if (value === null) delete rs.scaleDownDeadline;
+          else rs.scaleDownDeadline = value;
+        }
+      }
+      break;
+    }
+    case 'deleteReplicaSet':
+      observed.replicaSets = observed.replicaSets.filter((rs) => rs.name !== effect.name);
+      break;
+    case 'setServiceSelector': {
+      const svc = observed.services[effect.service];
+      assert.ok(svc, `selector of unknown Service ${effect.service}`);
+      svc.selector = { ...svc.selector, [POD_TEMPLATE_HASH_LABEL]: effect.podTemplateHash };
+      break;
+    }
+    case 'setRouteWeights': {
+      const route = observed.routes[effect.route];
+      assert.ok(route, `weights of unknown route ${effect.route}`);
+      route.weights = { [effect.stableService]: 100 - effect.canaryWeight, [effect.canaryService]: effect.canaryWeight };
+      break;
+    }
+    case 'event':
+      break;
+  }
+}
+
+/** Pods catch up with spec.replicas; available as the pod policy says. */
+export function settlePods(world: World): void {
+  for (const rs of world.observed.replicaSets) {
+    rs.currentReplicas = rs.replicas;
+    const up = world.podPolicy(rs) === 'available' ? rs.replicas : 0;
+    rs.readyReplicas = up;
+    rs.availableReplicas = up;
+  }
+}
+
+/** Plan (checking purity and determinism), apply the effects and the status; pods settle unless told not to. */
+export function reconcile(world: World, o: { settle?: boolean } = {}): Plan {
+  const rolloutBefore = structuredClone(world.rollout);
+  const observedBefore = structuredClone(world.observed);
+  world.inputs.push({ rollout: structuredClone(world.rollout), observed: structuredClone(world.observed), now: world.now.toISOString() });
+  const plan = planRollout(world.rollout, world.observed, world.now);
+  assert.deepEqual(world.rollout, rolloutBefore, 'planRollout mutated the rollout');
+  assert.deepEqual(world.observed, observedBefore, 'planRollout mutated observed');
+  // Restart determinism: a deep copy (as read back from the API server) gives the same plan.
+  const again = planRollout(JSON.parse(JSON.stringify(world.rollout)) as Rollout, structuredClone(world.observed), new Date(world.now.getTime()));
+  assert.deepEqual(again, plan, 'planRollout is not deterministic');
+  for (const effect of plan.effects) {
+    applyEffect(world, effect);
+    world.effects.push(effect);
+  }
+  world.rollout = { ...world.rollout, status: JSON.parse(JSON.stringify(plan.status)) as NonNullable<Rollout['status']> };
+  world.plans.push(plan);
+  if (o.settle !== false) settlePods(world);
+  return plan;
+}
+
+/** Whether a plan changes nothing: no effects but events, the same status, nothing to requeue now. */
+export function isSteady(world: World, plan: Plan, statusBefore: unknown): boolean {
+  return plan.effects.every((e) => e.type === 'event') && JSON.stringify(plan.status) === JSON.stringify(statusBefore);
+}
+
+/** Reconcile until steady (or `max` rounds), moving the clock to requeueAt when nothing else happens and `followTime`. */
+export function runUntilSteady(world: World, o: { max?: number; followTime?: boolean; until?: (w: World) => boolean } = {}): Plan {
+  const max = o.max ?? 50;
+  let last: Plan | undefined;
+  for (let i = 0; i < max; i++) {
+    const before = world.rollout.status;
+    const observedBefore = JSON.stringify(world.observed);
+    last = reconcile(world);
+    if (o.until?.(world) === true) return last;
+    if (isSteady(world, last, before) && JSON.stringify(world.observed) === observedBefore) {
+      if (o.followTime === true && last.requeueAt !== undefined && Date.parse(last.requeueAt) > world.now.getTime()) {
+        world.now = new Date(Date.parse(last.requeueAt));
+        continue;
+      }
+      return last;
+    }
+  }
+  assert.fail(`not steady after ${max} reconciles: ${JSON.stringify(world.rollout.status)}`);
+}
+
+/** Change the pod template (a new revision), as Git sync would: generation + 1. */
+export function setImage(world: World, image: string, gitRevision?: string): void {
+  const r = structuredClone(world.rollout);
+  const template = r.spec.template as { spec: { containers: { image: string }[] } };
+  const container = template.spec.containers[0];
+  assert.ok(container);
+  container.image = image;
+  r.metadata.generation = (r.metadata.generation ?? 0) + 1;
+  if (gitRevision !== undefined) r.metadata.annotations = { ...(r.metadata.annotations ?? {}), 'weir.dev/git-revision': gitRevision };
+  world.rollout = r;
+}
+
+export function updateSpec(world: World, change: (r: Rollout) => void): void {
+  const r = structuredClone(world.rollout);
+  change(r);
+  r.metadata.generation = (r.metadata.generation ?? 0) + 1;
+  world.rollout = r;
+}
+
+export function updateStatus(world: World, change: (s: NonNullable<Rollout['status']>) => void): void {
+  const r = structuredClone(world.rollout);
+  r.status ??= {};
+  change(r.status);
+  world.rollout = r;
+}
+
+export function advance(world: World, seconds: number): void {
+  world.now = new Date(world.now.getTime() + seconds * 1000);
+}
+
+export function eventsOf(plan: Plan): { reason: string; message: string; eventType: string }[] {
+  return plan.effects.flatMap((e) => (e.type === 'event' ? [{ reason: e.reason, message: e.message, eventType: e.eventType }] : []));
+}
+
+export function reasonsOf(plan: Plan): string[] {
+  return eventsOf(plan).map((e) => e.reason);
+}
+
+export function actionsOf(plan: Plan): Effect[] {
+  return plan.effects.filter((e) => e.type !== 'event');
+}
+
+export function rsByHash(world: World, hash: string | undefined): ObservedReplicaSet | undefined {
+  return world.observed.replicaSets.find((rs) => rs.podTemplateHash === hash);
+}
+
+export function routeWeight(world: World): number | undefined {
+  return world.observed.routes[ROUTE]?.weights[CANARY_SVC];
+}
+
+export function condition(world: World, type: string): { status: string; reason?: string | undefined; message?: string | undefined } | undefined {
+  return world.rollout.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Every canary weight ever written to a route. */
+export function emittedWeights(world: World): number[] {
+  return world.effects.flatMap((e) => (e.type === 'setRouteWeights' ? [e.canaryWeight] : []));
+}
+
+/** Bring a fresh world to a healthy first revision. */
+export function healthyWorld(o: RolloutOptions = {}): World {
+  const world = newWorld(o);
+  runUntilSteady(world);
+  assert.equal(world.rollout.status?.phase, 'Healthy');
+  return world;
+}

@@ -1,0 +1,100 @@
+// The engine's contract with the shell. The engine is pure: given a Rollout
+// (spec + status), what the controller observed of its children, and `now`,
+// it returns the next status, the effects to apply, and when to look again.
+// It does no I/O, reads no clock and draws no random numbers.
+import type { Rollout, RolloutStatus } from '../api/rollout.ts';
+
+/** Label every ReplicaSet and pod of a Rollout carries (Argo Rollouts' name). */
+export const POD_TEMPLATE_HASH_LABEL = 'rollouts-pod-template-hash';
+/** ReplicaSet annotation: the revision number of its template (Argo's name). */
+export const REVISION_ANNOTATION = 'rollout.argoproj.io/revision';
+/** ReplicaSet annotation: when an old ReplicaSet is to be scaled down (RFC 3339; Argo's name). */
+export const SCALE_DOWN_DEADLINE_ANNOTATION = 'scale-down-deadline';
+/** Rollout annotation set by Git sync: the commit that last changed the Rollout (Weir). */
+export const GIT_REVISION_ANNOTATION = 'weir.dev/git-revision';
+
+/** A ReplicaSet owned by the Rollout, as the controller sees it in its cache. */
+export interface ObservedReplicaSet {
+  name: string;
+  podTemplateHash: string;
+  /** spec.replicas */
+  replicas: number;
+  /** status.replicas, readyReplicas, availableReplicas */
+  currentReplicas: number;
+  readyReplicas: number;
+  availableReplicas: number;
+  /** REVISION_ANNOTATION as a number (0 when absent). */
+  revision: number;
+  /** SCALE_DOWN_DEADLINE_ANNOTATION when set. */
+  scaleDownDeadline?: string;
+  creationTimestamp: string;
+  /** Whether the ReplicaSet is being deleted. */
+  deleting: boolean;
+}
+
+/** A Service the strategy names (canaryService, stableService, ...). */
+export interface ObservedService {
+  name: string;
+  /** spec.selector */
+  selector: Record<string, string>;
+}
+
+/** An HTTPRoute the Rollout routes with (Gateway API). */
+export interface ObservedRoute {
+  name: string;
+  namespace: string;
+  /** backendRef weights by Service name, from the rule that references the stable and canary Services. */
+  weights: Record<string, number>;
+  /** Whether a rule references both the stable and the canary Service. */
+  hasRule: boolean;
+}
+
+export interface Observed {
+  replicaSets: ObservedReplicaSet[];
+  /** Services named by the strategy; undefined when named but not found. */
+  services: Record<string, ObservedService | undefined>;
+  /** Routes named by trafficRouting; undefined when named but not found. */
+  routes: Record<string, ObservedRoute | undefined>;
+}
+
+/** The pod template to create ReplicaSets from, with labels the engine adds. */
+export type PodTemplate = Record<string, unknown>;
+
+export type Effect =
+  | {
+      type: 'createReplicaSet';
+      name: string;
+      podTemplateHash: string;
+      replicas: number;
+      revision: number;
+      /** The pod template, with POD_TEMPLATE_HASH_LABEL and any canary/stable metadata applied. */
+      template: PodTemplate;
+      /** The selector: the Rollout's, plus POD_TEMPLATE_HASH_LABEL. */
+      selector: Record<string, unknown>;
+      minReadySeconds: number;
+    }
+  | {
+      type: 'scaleReplicaSet';
+      name: string;
+      replicas: number;
+      /** Annotations to set (string) or remove (null). */
+      annotations?: Record<string, string | null>;
+      /** Pod labels/annotations to set on the ReplicaSet's template (canary/stable metadata). */
+      podMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+    }
+  | { type: 'deleteReplicaSet'; name: string }
+  /** Point a Service's selector at one pod-template hash (selector gets POD_TEMPLATE_HASH_LABEL). */
+  | { type: 'setServiceSelector'; service: string; podTemplateHash: string }
+  /** Set the weights of the route's rule that references both Services. */
+  | { type: 'setRouteWeights'; route: string; namespace: string; stableService: string; canaryService: string; canaryWeight: number }
+  | { type: 'event'; eventType: 'Normal' | 'Warning'; reason: string; message: string };
+
+export interface Plan {
+  /** The complete next status (written once, after the effects). */
+  status: RolloutStatus;
+  effects: Effect[];
+  /** When to reconcile again even if nothing changes (a timed pause, a scale-down deadline, the progress deadline). */
+  requeueAt?: string;
+}
+
+export type { Rollout, RolloutStatus };

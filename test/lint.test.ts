@@ -1,0 +1,165 @@
+// `weir lint` end to end: the real CLI (bin/weir.js) run as a child process
+// over the examples and the fixtures under test/fixtures/lint. Needs no
+// sandbox.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const CLI = ['bin/weir.js', 'lint'];
+const INVALID = 'test/fixtures/lint/invalid';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function lint(...paths: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...CLI, ...paths], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The counts in the summary line, e.g. "weir lint: 1 file, 1 Rollout (1 invalid), 1 problem, 0 skipped". */
+function summary(run: Run): { files: number; rollouts: number; problems: number; skipped: number } {
+  const m = /^weir lint: (\d+) files?, (\d+) Rollouts?(?: \(\d+ invalid\))?, (\d+) problems?, (\d+) skipped$/m.exec(run.stdout);
+  assert.ok(m, `no summary line in:\n${run.stdout}${run.stderr}`);
+  return { files: Number(m[1]), rollouts: Number(m[2]), problems: Number(m[3]), skipped: Number(m[4]) };
+}
+
+/** Each invalid fixture: the field path its problem is reported at, and how many problems (one rule each). */
+const invalid: [file: string, path: string, problems?: number][] = [
+  ['abort-scale-down-delay-negative.yaml', 'spec.strategy.canary.abortScaleDownDelaySeconds'],
+  ['analysis-duplicate-args.yaml', 'spec.strategy.canary.steps[1].analysis.args[1].name'],
+  ['analysis-step-no-templates.yaml', 'spec.strategy.canary.steps[1].analysis.templates'],
+  ['analysis-template-name-empty.yaml', 'spec.strategy.canary.steps[1].analysis.templates[0].templateName'],
+  ['api-version-wrong.yaml', 'apiVersion'],
+  ['argo-rollout-nginx-unsupported.yaml', 'spec.strategy.canary.trafficRouting.nginx'],
+  ['background-analysis-starting-step-out-of-range.yaml', 'spec.strategy.canary.analysis.startingStep'],
+  ['blue-green-unsupported.yaml', 'spec.strategy.blueGreen'],
+  ['canary-service-same-as-stable.yaml', 'spec.strategy.canary.stableService'],
+  ['container-without-image.yaml', 'spec.template.spec.containers[0].image'],
+  ['gateway-api-without-route.yaml', 'spec.strategy.canary.trafficRouting.plugins["argoproj-labs/gatewayAPI"]'],
+  ['max-surge-and-unavailable-zero.yaml', 'spec.strategy.canary.maxSurge'],
+  ['max-surge-not-percent.yaml', 'spec.strategy.canary.maxSurge'],
+  ['max-unavailable-over-100-percent.yaml', 'spec.strategy.canary.maxUnavailable'],
+  ['metadata-name-missing.yaml', 'metadata.name'],
+  ['pause-duration-invalid.yaml', 'spec.strategy.canary.steps[1].pause.duration'],
+  ['pause-duration-negative.yaml', 'spec.strategy.canary.steps[1].pause.duration'],
+  ['pause-null.yaml', 'spec.strategy.canary.steps[1].pause'],
+  ['progress-deadline-not-above-min-ready.yaml', 'spec.progressDeadlineSeconds'],
+  ['replicas-negative.yaml', 'spec.replicas'],
+  ['restart-at-not-date-time.yaml', 'spec.restartAt'],
+  ['revision-history-limit-negative.yaml', 'spec.revisionHistoryLimit'],
+  ['scale-down-delay-negative.yaml', 'spec.strategy.canary.scaleDownDelaySeconds'],
+  ['scale-down-delay-without-traffic-routing.yaml', 'spec.strategy.canary.scaleDownDelaySeconds'],
+  ['selector-empty.yaml', 'spec.selector'],
+  ['selector-in-without-values.yaml', 'spec.selector.matchExpressions[0].values'],
+  ['selector-mismatch.yaml', 'spec.template.metadata.labels'],
+  ['selector-missing.yaml', 'spec.selector'],
+  ['set-canary-scale-two-fields.yaml', 'spec.strategy.canary.steps[0].setCanaryScale'],
+  ['set-canary-scale-weight-101.yaml', 'spec.strategy.canary.steps[0].setCanaryScale.weight'],
+  ['set-canary-scale-without-traffic-routing.yaml', 'spec.strategy.canary.steps[0].setCanaryScale'],
+  ['set-weight-150.yaml', 'spec.strategy.canary.steps[0].setWeight'],
+  ['set-weight-negative.yaml', 'spec.strategy.canary.steps[0].setWeight'],
+  ['set-weight-not-integer.yaml', 'spec.strategy.canary.steps[0].setWeight'],
+  ['step-empty.yaml', 'spec.strategy.canary.steps[1]'],
+  ['step-experiment-unsupported.yaml', 'spec.strategy.canary.steps[0].experiment'],
+  ['step-set-header-route-unsupported.yaml', 'spec.strategy.canary.steps[1].setHeaderRoute'],
+  ['step-two-actions.yaml', 'spec.strategy.canary.steps[0]'],
+  ['strategy-both.yaml', 'spec.strategy', 2],
+  ['strategy-neither.yaml', 'spec.strategy'],
+  ['template-missing.yaml', 'spec.template'],
+  ['template-no-containers.yaml', 'spec.template.spec.containers'],
+  ['traffic-routing-istio-unsupported.yaml', 'spec.strategy.canary.trafficRouting.istio'],
+  ['traffic-routing-other-plugin.yaml', 'spec.strategy.canary.trafficRouting.plugins["example.com/other"]'],
+  ['traffic-routing-without-canary-service.yaml', 'spec.strategy.canary.canaryService'],
+  ['unknown-field.yaml', 'spec.strategy.canary.stpes'],
+  ['workload-ref-unsupported.yaml', 'spec.workloadRef'],
+];
+
+/** A problem line: file:line: field: reason. */
+const PROBLEM_LINE = /^(?<file>[^:]+):(?<line>\d+): (?<field>[^ ]+): (?<reason>.+)$/;
+
+describe('weir lint', { concurrency: availableParallelism() }, () => {
+  it('passes examples/ (exit 0), skipping the kinds it does not check', async () => {
+    const run = await lint('examples/');
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const counts = summary(run);
+    assert.equal(counts.problems, 0);
+    assert.ok(counts.rollouts >= 2, run.stdout);
+    assert.match(run.stdout, /^examples\/rollouts\/canary-gateway-api\.yaml:\d+: skipped: gateway\.networking\.k8s\.io\/v1\/HTTPRoute is not a kind weir lint knows$/m);
+  });
+
+  it('has a table entry for every invalid fixture', () => {
+    const files = readdirSync(new URL(`../${INVALID}/`, import.meta.url)).filter((f) => f.endsWith('.yaml'));
+    assert.deepEqual(files.sort(), invalid.map(([file]) => file).sort());
+    assert.ok(files.length >= 24);
+  });
+
+  for (const [file, path, problems = 1] of invalid) {
+    it(`reports ${file} at ${path} (exit 1)`, async () => {
+      const run = await lint(`${INVALID}/${file}`);
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      const lines = run.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('weir lint: '));
+      const parsed = lines.map((l) => PROBLEM_LINE.exec(l)?.groups);
+      assert.ok(
+        parsed.some((g) => g?.file === `${INVALID}/${file}` && g.field === path && Number(g.line) > 1),
+        `expected "${INVALID}/${file}:<line>: ${path}: ..." in:\n${run.stdout}`,
+      );
+      for (const [i, g] of parsed.entries()) assert.ok(g, `not file:line: field: reason: ${lines[i] ?? ''}`);
+      assert.equal(summary(run).problems, problems, run.stdout);
+    });
+  }
+
+  it('reports every problem of a directory of invalid manifests (exit 1)', async () => {
+    const run = await lint(INVALID);
+    assert.equal(run.code, 1);
+    const counts = summary(run);
+    assert.equal(counts.files, invalid.length);
+    assert.equal(counts.problems, invalid.reduce((sum, [, , n = 1]) => sum + n, 0));
+  });
+
+  it('reports malformed YAML with its line (exit 1), and still checks the other documents', async () => {
+    const run = await lint('test/fixtures/lint/malformed/bad-indentation.yaml');
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /^test\/fixtures\/lint\/malformed\/bad-indentation\.yaml:20: invalid YAML: bad indentation of a mapping entry/m);
+    assert.match(run.stdout, /bad-indentation\.yaml:2: skipped: v1\/Service is not a kind weir lint knows/);
+    assert.equal(run.stderr, '');
+  });
+
+  it('lists other kinds as skipped and exits 0', async () => {
+    const run = await lint('test/fixtures/lint/valid/unknown-kinds.yaml');
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^test\/fixtures\/lint\/valid\/unknown-kinds\.yaml:9: skipped: apps\/v1\/Deployment is not a kind weir lint knows$/m);
+    assert.match(run.stdout, /unknown-kinds\.yaml:2: skipped: v1\/ConfigMap is not a kind weir lint knows/);
+    assert.match(run.stdout, /unknown-kinds\.yaml:27: skipped: example\.com\/v1\/Rollout is not a kind weir lint knows/);
+    assert.deepEqual(summary(run), { files: 1, rollouts: 0, problems: 0, skipped: 3 });
+  });
+
+  it('accepts a valid argoproj.io Rollout (exit 0)', async () => {
+    const run = await lint('test/fixtures/lint/valid/argo-rollout.yaml');
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.deepEqual(summary(run), { files: 1, rollouts: 1, problems: 0, skipped: 0 });
+  });
+
+  it('reports a path that does not exist (exit 1)', async () => {
+    const run = await lint('test/fixtures/lint/does-not-exist.yaml', 'test/fixtures/lint/valid');
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /^test\/fixtures\/lint\/does-not-exist\.yaml: cannot read: ENOENT$/m);
+    assert.equal(summary(run).files, 2);
+  });
+
+  it('needs a path', async () => {
+    const run = await lint();
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /missing required argument/);
+  });
+});

@@ -1,0 +1,170 @@
+// Rollouts of the demo app for end-to-end tests, and ways to wait on them.
+import { readFile } from 'node:fs/promises';
+import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { loadAll } from 'js-yaml';
+import type { CanaryStep, Rollout, RolloutStatus } from '../../src/api/rollout.ts';
+import { applyAll } from '../../src/sandbox/bootstrap.ts';
+import { waitFor } from '../../src/util/wait.ts';
+import type { TestSandbox } from './sandbox.ts';
+
+export const ROLLOUTS = { group: 'weir.dev', version: 'v1alpha1', plural: 'rollouts' } as const;
+export const ROUTES = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' } as const;
+
+/** Installs Weir's CRDs (crds/) into the sandbox. */
+export async function installCrds(sb: TestSandbox): Promise<void> {
+  const docs = loadAll(await readFile(new URL('../../crds/rollouts.weir.dev.yaml', import.meta.url), 'utf8')) as KubernetesObject[];
+  await applyAll(sb.kc, docs);
+  await waitFor(
+    async () => {
+      const list = (await sb.custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace: 'default' })) as { items?: unknown[] };
+      return Array.isArray(list.items);
+    },
+    { what: 'the Rollout CRD to be served', timeoutMs: 30_000 },
+  );
+}
+
+export interface DemoRolloutOptions {
+  name: string;
+  namespace: string;
+  replicas: number;
+  steps: CanaryStep[];
+  version?: string;
+  router?: boolean;
+  scaleDownDelaySeconds?: number;
+  abortScaleDownDelaySeconds?: number;
+}
+
+export function demoRollout(o: DemoRolloutOptions): Rollout {
+  return {
+    apiVersion: 'weir.dev/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name: o.name, namespace: o.namespace },
+    spec: {
+      replicas: o.replicas,
+      selector: { matchLabels: { app: o.name } },
+      template: {
+        metadata: { labels: { app: o.name }, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' } },
+        spec: {
+          terminationGracePeriodSeconds: 2,
+          containers: [
+            {
+              name: 'app',
+              image: `weir-demo:${o.version ?? 'v1'}`,
+              ports: [{ name: 'http', containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+      strategy: {
+        canary: {
+          canaryService: `${o.name}-canary`,
+          stableService: `${o.name}-stable`,
+          steps: o.steps,
+          ...(o.scaleDownDelaySeconds === undefined ? {} : { scaleDownDelaySeconds: o.scaleDownDelaySeconds }),
+          ...(o.abortScaleDownDelaySeconds === undefined ? {} : { abortScaleDownDelaySeconds: o.abortScaleDownDelaySeconds }),
+          ...(o.router ? { trafficRouting: { plugins: { 'argoproj-labs/gatewayAPI': { httpRoute: o.name, namespace: o.namespace } } } } : {}),
+        },
+      },
+    },
+  };
+}
+
+/** The Rollout's Services (stable with traffic when `trafficRate` is set) and, with a router, its HTTPRoute. */
+export async function createRolloutNetworking(sb: TestSandbox, o: { name: string; namespace: string; router: boolean; trafficRate?: number }): Promise<void> {
+  for (const role of ['stable', 'canary']) {
+    await sb.core.createNamespacedService({
+      namespace: o.namespace,
+      body: {
+        metadata: {
+          name: `${o.name}-${role}`,
+          ...(role === 'stable' && o.trafficRate ? { annotations: { 'sandbox.weir.dev/traffic-rate': String(o.trafficRate) } } : {}),
+        },
+        spec: { selector: { app: o.name }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+      },
+    });
+  }
+  if (o.router) {
+    await sb.custom.createNamespacedCustomObject({
+      ...ROUTES,
+      namespace: o.namespace,
+      body: {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: o.name, namespace: o.namespace },
+        spec: {
+          rules: [
+            {
+              backendRefs: [
+                { name: `${o.name}-stable`, port: 80, weight: 100 },
+                { name: `${o.name}-canary`, port: 80, weight: 0 },
+              ],
+            },
+          ],
+        },
+      },
+    });
+  }
+}
+
+export async function getRollout(sb: TestSandbox, namespace: string, name: string): Promise<Rollout> {
+  return (await sb.custom.getNamespacedCustomObject({ ...ROLLOUTS, namespace, name })) as Rollout;
+}
+
+export function waitForRollout(
+  sb: TestSandbox,
+  namespace: string,
+  name: string,
+  what: string,
+  predicate: (status: RolloutStatus, rollout: Rollout) => boolean,
+  timeoutMs = 90_000,
+): Promise<Rollout> {
+  return waitFor(
+    async () => {
+      const r = await getRollout(sb, namespace, name);
+      return r.status && predicate(r.status, r) ? r : undefined;
+    },
+    { what: `rollout ${name}: ${what}`, timeoutMs, intervalMs: 200 },
+  );
+}
+
+export async function setImage(sb: TestSandbox, namespace: string, name: string, version: string): Promise<void> {
+  await sb.custom.patchNamespacedCustomObject(
+    { ...ROLLOUTS, namespace, name, body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: `weir-demo:${version}` }] },
+    setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+  );
+}
+
+export async function routeWeights(sb: TestSandbox, namespace: string, name: string): Promise<Record<string, number>> {
+  const route = (await sb.custom.getNamespacedCustomObject({ ...ROUTES, namespace, name })) as { spec: { rules: { backendRefs: { name: string; weight?: number }[] }[] } };
+  return Object.fromEntries((route.spec.rules[0]?.backendRefs ?? []).map((b) => [b.name, b.weight ?? 1]));
+}
+
+/** Records every canary weight an HTTPRoute holds, as a watch sees its updates. */
+export async function recordRouteWeights(sb: TestSandbox, namespace: string, name: string, canaryService: string): Promise<{ weights: number[]; stop(): void }> {
+  const { Watch } = await import('@kubernetes/client-node');
+  const weights: number[] = [];
+  const watch = new Watch(sb.kc);
+  const request = await watch.watch(
+    `/apis/${ROUTES.group}/${ROUTES.version}/namespaces/${namespace}/${ROUTES.plural}`,
+    { fieldSelector: `metadata.name=${name}` },
+    (_type: string, obj: { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } }) => {
+      const ref = obj.spec?.rules?.[0]?.backendRefs?.find((b) => b.name === canaryService);
+      const weight = ref?.weight ?? 1;
+      if (weights.at(-1) !== weight) weights.push(weight);
+    },
+    () => undefined,
+  );
+  return { weights, stop: () => { request.abort(); } };
+}
+
+/** Runs `weir ARGS...` against the sandbox; resolves with stdout, rejects with stderr on a non-zero exit. */
+export async function weir(sb: TestSandbox, args: string[]): Promise<string> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['bin/weir.js', ...args, '--kubeconfig', sb.state.kubeconfig], (err, stdout, stderr) => {
+      if (err) reject(new Error(`weir ${args.join(' ')} failed: ${stderr}${stdout}`));
+      else resolve(stdout);
+    });
+  });
+}
