@@ -98,4 +98,30 @@ describe('canary without a router', () => {
     const retried = await waitForRollout(sb, ns, name, 'steps again after retry', (s) => s.abort !== true && s.currentStepIndex === 1 && s.phase === 'Paused');
     assert.equal(retried.status?.currentPodHash, canaryHash);
   });
+
+  it('weir restart replaces every pod, never more than maxUnavailable at once, and records restartedAt', async () => {
+    const name = 'restarts';
+    await createRolloutNetworking(sb, { name, namespace: ns, router: false });
+    await sb.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, body: demoRollout({ name, namespace: ns, replicas: 3, steps: [{ setWeight: 50 }] }) });
+    await waitForRollout(sb, ns, name, 'Healthy', (s) => s.phase === 'Healthy' && s.availableReplicas === 3);
+    const before = new Set((await sb.core.listNamespacedPod({ namespace: ns, labelSelector: `app=${name}` })).items.map((p) => p.metadata?.name));
+    let minReady = 3;
+    const sampler = setInterval(() => {
+      void readyByHash(name).then((c) => {
+        minReady = Math.min(minReady, Object.values(c).reduce((a, b) => a + b, 0));
+      });
+    }, 100);
+    try {
+      assert.match(await weir(sb, ['restart', name, '-n', ns]), /restarted/);
+      const done = await waitForRollout(sb, ns, name, 'restartedAt recorded', (s, r) => s.restartedAt !== undefined && s.restartedAt === r.spec.restartAt, 120_000);
+      assert.equal(done.status?.phase, 'Healthy');
+    } finally {
+      clearInterval(sampler);
+    }
+    const after = (await sb.core.listNamespacedPod({ namespace: ns, labelSelector: `app=${name}` })).items.filter((p) => !p.metadata?.deletionTimestamp);
+    assert.equal(after.length, 3);
+    for (const p of after) assert.ok(!before.has(p.metadata?.name), `pod ${p.metadata?.name ?? ''} is new`);
+    // maxUnavailable defaults to 25% of 3, rounded down, and at least one: one pod at a time.
+    assert.ok(minReady >= 2, `at most one pod was unavailable at a time (lowest ready count seen: ${minReady})`);
+  });
 });

@@ -147,7 +147,7 @@ describe('rolloutCrd', () => {
       listKind: 'RolloutList',
       plural: 'rollouts',
       singular: 'rollout',
-      shortNames: ['ro', 'wro'],
+      shortNames: ['wro'],
       categories: ['weir', 'all'],
     });
     const versions = spec.versions as Node[];

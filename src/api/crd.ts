@@ -41,7 +41,8 @@ export const ROLLOUT_KIND: CrdKind = {
   kind: 'Rollout',
   plural: 'rollouts',
   singular: 'rollout',
-  shortNames: ['ro', 'wro'],
+  // Not "ro": Argo Rollouts' CRD has it, and both may be installed during a migration.
+  shortNames: ['wro'],
   categories: ['weir', 'all'],
   scope: 'Namespaced',
   schema: Rollout,

@@ -56,6 +56,19 @@ export class EffectApplier {
           if (kubeErrorCode(err) !== 404) throw err;
         }
         return;
+      case 'evictPod':
+        try {
+          // policy/v1 Eviction (Kubernetes 1.22+), policy/v1beta1 before.
+          await this.#core.createNamespacedPodEviction({ name: effect.name, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: effect.name, namespace } } }).catch(async (err: unknown) => {
+            if (kubeErrorCode(err) !== 400) throw err;
+            await this.#core.createNamespacedPodEviction({ name: effect.name, namespace, body: { apiVersion: 'policy/v1beta1', kind: 'Eviction', metadata: { name: effect.name, namespace } } });
+          });
+        } catch (err) {
+          // Gone already, or a PodDisruptionBudget says not now (429): the next reconcile tries again.
+          const code = kubeErrorCode(err);
+          if (code !== 404 && code !== 429) throw err;
+        }
+        return;
       case 'setServiceSelector':
         await this.#core.patchNamespacedService(
           { name: effect.service, namespace, fieldManager: FIELD_MANAGER, body: { spec: { selector: { [POD_TEMPLATE_HASH_LABEL]: effect.podTemplateHash } } } },

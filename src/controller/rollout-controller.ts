@@ -8,6 +8,7 @@ import {
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesListObject,
+  type V1Pod,
   type V1ReplicaSet,
   type V1Service,
 } from '@kubernetes/client-node';
@@ -56,6 +57,7 @@ export class RolloutController {
   readonly rollouts: ResilientInformer<RolloutObject>;
   readonly replicaSets: ResilientInformer<V1ReplicaSet>;
   readonly services: ResilientInformer<V1Service>;
+  readonly pods: ResilientInformer<V1Pod>;
   readonly routes: ResilientInformer<HttpRoute & { metadata: { name?: string; namespace?: string } }>;
   #workers: Promise<void>[] = [];
   #running = false;
@@ -91,6 +93,16 @@ export class RolloutController {
           ? apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: POD_TEMPLATE_HASH_LABEL })
           : apps.listReplicaSetForAllNamespaces({ labelSelector: POD_TEMPLATE_HASH_LABEL }),
     });
+    this.pods = new ResilientInformer<V1Pod>({
+      ...common,
+      name: 'pods',
+      path: `${nsPath('/api/v1')}/pods`,
+      labelSelector: POD_TEMPLATE_HASH_LABEL,
+      list: () =>
+        ns
+          ? core.listNamespacedPod({ namespace: ns, labelSelector: POD_TEMPLATE_HASH_LABEL })
+          : core.listPodForAllNamespaces({ labelSelector: POD_TEMPLATE_HASH_LABEL }),
+    });
     this.services = new ResilientInformer<V1Service>({
       ...common,
       name: 'services',
@@ -121,6 +133,13 @@ export class RolloutController {
       if (owner) this.#queue.add(keyOf(rs.metadata?.namespace, owner.name));
     };
     for (const event of ['add', 'update', 'delete'] as const) this.replicaSets.on(event, enqueueOwner);
+    // Pods matter only for restarts; a pod's ReplicaSet names the Rollout.
+    const enqueueRestarting = (pod: V1Pod): void => {
+      const rsName = pod.metadata?.ownerReferences?.find((o) => o.controller === true && o.kind === 'ReplicaSet')?.name;
+      const rs = rsName ? this.replicaSets.get(rsName, pod.metadata?.namespace) : undefined;
+      if (rs) enqueueOwner(rs);
+    };
+    for (const event of ['update', 'delete'] as const) this.pods.on(event, enqueueRestarting);
     const enqueueUsersOfService = (svc: V1Service): void => {
       for (const r of this.rollouts.list(svc.metadata?.namespace)) {
         const c = r.spec.strategy.canary;
@@ -137,12 +156,12 @@ export class RolloutController {
   }
 
   get ready(): boolean {
-    return this.#running && this.rollouts.synced && this.replicaSets.synced && this.services.synced;
+    return this.#running && this.rollouts.synced && this.replicaSets.synced && this.services.synced && this.pods.synced;
   }
 
   async start(): Promise<void> {
     // Children first, so the first reconcile of each Rollout sees them.
-    await Promise.all([this.replicaSets.start(), this.services.start()]);
+    await Promise.all([this.replicaSets.start(), this.services.start(), this.pods.start()]);
     // HTTPRoutes are optional (the CRD may not be installed): do not wait for them.
     void this.routes.start();
     await this.rollouts.start();
@@ -156,7 +175,7 @@ export class RolloutController {
     this.#running = false;
     this.#queue.shutDown();
     await Promise.all(this.#workers);
-    await Promise.all([this.rollouts.stop(), this.replicaSets.stop(), this.services.stop(), this.routes.stop()]);
+    await Promise.all([this.rollouts.stop(), this.replicaSets.stop(), this.services.stop(), this.pods.stop(), this.routes.stop()]);
   }
 
   async #work(): Promise<void> {
@@ -242,7 +261,18 @@ export class RolloutController {
       const route = this.routes.get(ref.name, ref.namespace);
       routes[ref.name] = route && canary?.stableService && canary.canaryService ? observeRoute(route, canary.stableService, canary.canaryService) : undefined;
     }
-    return { replicaSets, services, routes };
+    const hashes = new Set(replicaSets.map((rs) => rs.podTemplateHash));
+    const pods = this.pods
+      .list(namespace)
+      .filter((p) => hashes.has(p.metadata?.labels?.[POD_TEMPLATE_HASH_LABEL] ?? ''))
+      .map((p) => ({
+        name: p.metadata?.name ?? '',
+        podTemplateHash: p.metadata?.labels?.[POD_TEMPLATE_HASH_LABEL] ?? '',
+        creationTimestamp: p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).toISOString() : '',
+        ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+        deleting: p.metadata?.deletionTimestamp !== undefined,
+      }));
+    return { replicaSets, services, routes, pods };
   }
 
   /** The one status write of a reconcile, skipped when nothing changed; guarded by resourceVersion. */

@@ -32,6 +32,7 @@ export {
 } from './replicas.ts';
 export type { ReplicaCounts, BasicCanaryInput, OlderReplicaSet } from './replicas.ts';
 export { durationMs } from './duration.ts';
+export { planRestart, type RestartPlan } from './restart.ts';
 export { formatLabelSelector } from './selector.ts';
 export { lifecycleMachine, stateFromStatus, restoreLifecycle, sendLifecycle, lifecycleState } from './machine.ts';
 export type { LifecycleState, LifecycleEvent, LifecycleContext, EmittedEvent } from './machine.ts';

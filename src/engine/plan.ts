@@ -14,6 +14,7 @@
 //   4. from the final state: the desired replica counts, Service selectors and
 //      route weights, and the effects that differ from what is observed;
 //   5. the status: conditions, phase, message, counts, weights.
+import { planRestart } from './restart.ts';
 import type { Condition } from '../api/common.ts';
 import type { CanaryStep, CanaryStrategy, PauseCondition, Rollout, RolloutStatus } from '../api/rollout.ts';
 import { AVAILABLE, COMPLETED, findCondition, PAUSED, PROGRESSING, Reason, setCondition } from './conditions.ts';
@@ -278,6 +279,10 @@ export function planRollout(rollout: Rollout, observed: Observed, now: Date): Pl
   const effects = effectsFor(c, w, desired);
   const status = buildStatus(c, w, desired, conditions);
   const events = [...w.run.events.map((e): Effect => ({ type: 'event', ...e })), ...operationalEvents(c, effects, status)];
+  const restart = planRestart(rollout, status, c.replicaSets, observed.pods, c.maxUnavailable, c.nowMs);
+  effects.push(...restart.effects);
+  if (restart.restartedAt !== undefined) status.restartedAt = restart.restartedAt;
+  if (restart.requeueAt !== undefined) w.requeue.push(restart.requeueAt);
   if (w.moreToDo) w.requeue.push(c.nowMs);
   const requeueAt = w.requeue.length > 0 ? instant(Math.min(...w.requeue)) : undefined;
   return {

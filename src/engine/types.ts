@@ -49,8 +49,20 @@ export interface ObservedRoute {
   hasRule: boolean;
 }
 
+/** A pod of one of the Rollout's ReplicaSets (for restarts). */
+export interface ObservedPod {
+  name: string;
+  podTemplateHash: string;
+  creationTimestamp: string;
+  ready: boolean;
+  /** Being deleted (deletionTimestamp set). */
+  deleting: boolean;
+}
+
 export interface Observed {
   replicaSets: ObservedReplicaSet[];
+  /** The pods of those ReplicaSets; only needed for spec.restartAt (absent: no restart decisions). */
+  pods?: ObservedPod[];
   /** Services named by the strategy; undefined when named but not found. */
   services: Record<string, ObservedService | undefined>;
   /** Routes named by trafficRouting; undefined when named but not found. */
@@ -83,6 +95,8 @@ export type Effect =
       podMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
     }
   | { type: 'deleteReplicaSet'; name: string }
+  /** Evict a pod through the Eviction API, which honours PodDisruptionBudgets (restarts). */
+  | { type: 'evictPod'; name: string }
   /** Point a Service's selector at one pod-template hash (selector gets POD_TEMPLATE_HASH_LABEL). */
   | { type: 'setServiceSelector'; service: string; podTemplateHash: string }
   /** Set the weights of the route's rule that references both Services. */
