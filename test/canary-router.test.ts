@@ -3,13 +3,16 @@
 // traffic split in Prometheus, promote, scale-down of the old ReplicaSet,
 // and `weir get rollout --watch`.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { POD_TEMPLATE_HASH_LABEL } from '../src/engine/types.ts';
 import { waitFor } from '../src/util/wait.ts';
 import { startController, type ControllerProcess } from './support/controller.ts';
 import { namespace } from './support/demo-app.ts';
-import { ROLLOUTS, createRolloutNetworking, demoRollout, installCrds, recordRouteWeights, routeWeights, setImage, waitForRollout, weir } from './support/rollouts.ts';
+import { ROLLOUTS, createRolloutNetworking, getRollout, demoRollout, installCrds, recordRouteWeights, routeWeights, setImage, waitForRollout, weir } from './support/rollouts.ts';
 import { testSandbox, uniqueName, type TestSandbox } from './support/sandbox.ts';
 
 describe('canary with an HTTPRoute', () => {
@@ -117,5 +120,40 @@ describe('canary with an HTTPRoute', () => {
     await weir(sb, ['retry', name, '-n', ns]);
     await waitForRollout(sb, ns, name, 'steps again after retry', (s) => s.abort !== true && s.currentStepIndex === 3 && s.phase === 'Paused');
     assert.deepEqual(await routeWeights(sb, ns, name), { [`${name}-stable`]: 50, [`${name}-canary`]: 50 });
+  });
+
+  it('serves /metrics, /healthz and /readyz, and records an Event for each transition', async () => {
+    const get = async (path: string): Promise<{ status: number; body: string }> => {
+      const res = await fetch(`${controller.url}${path}`);
+      return { status: res.status, body: await res.text() };
+    };
+    assert.equal((await get('/healthz')).status, 200);
+    assert.equal((await get('/readyz')).status, 200);
+    const metrics = (await get('/metrics')).body;
+    assert.match(metrics, new RegExp(`weir_rollout_phase\\{namespace="${ns}",rollout="${name}",phase="Paused"\\} 1`));
+    assert.match(metrics, new RegExp(`weir_rollout_canary_weight\\{namespace="${ns}",rollout="${name}"\\} 50`));
+    assert.match(metrics, /weir_reconcile_duration_seconds_count\{kind="Rollout",result="success"\} [1-9]/);
+    assert.match(metrics, /weir_info\{version="[^"]+",node="v24/);
+
+    const reasons = new Set((await sb.core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.involvedObject.kind === 'Rollout').map((e) => e.reason));
+    for (const reason of ['StepCompleted', 'RolloutPaused', 'RolloutAborted', 'RolloutCompleted']) assert.ok(reasons.has(reason), `an Event ${reason} (saw ${[...reasons].join(', ')})`);
+  });
+
+  it('works as a kubectl plugin: kubectl weir list rollouts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'weir-plugin-'));
+    try {
+      await symlink(resolve('bin/weir.js'), join(dir, 'kubectl-weir'));
+      const env = { ...process.env, PATH: `${dir}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`, KUBECONFIG: sb.state.kubeconfig };
+      const out = await new Promise<string>((res, rej) => {
+        execFile(sb.state.kubectl, ['weir', 'list', 'rollouts', '-n', ns], { env }, (err, stdout, stderr) => {
+          if (err) rej(new Error(stderr));
+          else res(stdout);
+        });
+      });
+      const phase = (await getRollout(sb, ns, name)).status?.phase ?? '';
+      assert.match(out, new RegExp(`^${name}\\s+Canary\\s+${phase}\\s`, 'm'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
