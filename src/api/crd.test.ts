@@ -252,9 +252,9 @@ describe('toStructuralSchema', () => {
 
   it('lets the generator take more kinds by listing them', () => {
     const extra: CrdKind = {
-      kind: 'GitSource',
-      plural: 'gitsources',
-      singular: 'gitsource',
+      kind: 'Example',
+      plural: 'examples',
+      singular: 'example',
       scope: 'Namespaced',
       schema: Type.Object({ apiVersion: Type.String(), kind: Type.String(), metadata: Type.Object({}), spec: Type.Object({ url: Type.String() }) }),
       statusSubresource: true,
@@ -262,13 +262,13 @@ describe('toStructuralSchema', () => {
     const files = crdFiles([...CRD_KINDS, extra]);
     assert.deepEqual(
       files.map((f) => f.name),
-      ['rollouts.weir.dev.yaml', 'gitsources.weir.dev.yaml', 'kustomization.yaml'],
+      [...CRD_KINDS.map((k) => `${k.plural}.weir.dev.yaml`), 'examples.weir.dev.yaml', 'kustomization.yaml'],
     );
-    const generated = load(files[1]?.content ?? '') as Node;
-    assert.equal((generated.metadata as Node).name, 'gitsources.weir.dev');
+    const generated = load(files.at(-2)?.content ?? '') as Node;
+    assert.equal((generated.metadata as Node).name, 'examples.weir.dev');
     const problems: string[] = [];
     structuralProblems(openApiSchema(generated), '(root)', problems);
     assert.deepEqual(problems, []);
-    assert.match(files[2]?.content ?? '', /- gitsources\.weir\.dev\.yaml/);
+    assert.match(files.at(-1)?.content ?? '', /- examples\.weir\.dev\.yaml/);
   });
 });

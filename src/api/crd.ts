@@ -8,6 +8,7 @@
 // when crds/ is not what this module produces.
 import { dump } from 'js-yaml';
 import { GROUP, VERSION } from './common.ts';
+import { GitSource } from './gitsource.ts';
 import { Rollout } from './rollout.ts';
 
 /** A node of an apiextensions.k8s.io/v1 JSONSchemaProps. */
@@ -59,8 +60,26 @@ export const ROLLOUT_KIND: CrdKind = {
   ],
 };
 
-/** Every kind `npm run generate` writes, in file order. Add AnalysisTemplate, GitSource, ... here. */
-export const CRD_KINDS: readonly CrdKind[] = [ROLLOUT_KIND];
+export const GITSOURCE_KIND: CrdKind = {
+  kind: 'GitSource',
+  plural: 'gitsources',
+  singular: 'gitsource',
+  shortNames: ['gs'],
+  categories: ['weir'],
+  scope: 'Namespaced',
+  schema: GitSource,
+  statusSubresource: true,
+  printerColumns: [
+    { name: 'URL', type: 'string', jsonPath: '.spec.url', description: 'Repository URL' },
+    { name: 'Ref', type: 'string', jsonPath: '.spec.ref.branch', description: 'Branch followed (see spec.ref for a tag or commit)' },
+    { name: 'Applied', type: 'string', jsonPath: '.status.lastAppliedShortRevision', description: 'Commit last applied in full' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Whether the last fetched revision is applied' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+};
+
+/** Every kind `npm run generate` writes, in file order. Add AnalysisTemplate, ... here. */
+export const CRD_KINDS: readonly CrdKind[] = [ROLLOUT_KIND, GITSOURCE_KIND];
 
 /** Value validations Kubernetes accepts, copied as they are. */
 const VALUE_KEYWORDS = [

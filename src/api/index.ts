@@ -1,8 +1,9 @@
-// The Rollout API: schemas and types (the one source the validation and the
+// The API (Rollout, GitSource): schemas and types (the one source the validation and the
 // CRDs come from), validation, conversion from argoproj.io, the CRDs, and
 // manifest loading with file:line positions.
 export * from './common.ts';
 export * from './rollout.ts';
+export * from './gitsource.ts';
 export { isValidDuration, parseDuration } from './duration.ts';
 export {
   GATEWAY_API_PLUGIN,
@@ -10,8 +11,10 @@ export {
   UNSUPPORTED_STEP_ACTIONS,
   formatFieldPath,
   parseFieldPath,
+  validateGitSource,
   validateRollout,
   type FieldError,
+  type GitSourceValidationResult,
   type PathSegment,
   type ValidationResult,
 } from './validate.ts';
@@ -19,6 +22,7 @@ export { ARGO_KINDS, convertArgoObject, convertArgoRollout, isArgoKind, isArgoRo
 export {
   CRD_KINDS,
   GENERATED_HEADER,
+  GITSOURCE_KIND,
   ROLLOUT_KIND,
   buildCrd,
   crdFiles,

@@ -41,6 +41,7 @@ import { Settings } from 'typebox/system';
 import Value from 'typebox/value';
 import { API_VERSION, ARGO_API_VERSION } from './common.ts';
 import { parseDuration } from './duration.ts';
+import { GitSource } from './gitsource.ts';
 import { GatewayApiRouting, Rollout } from './rollout.ts';
 
 export interface FieldError {
@@ -958,3 +959,181 @@ export function validateRollout(input: unknown): ValidationResult {
     return { errors: problems.errors };
   }
 }
+
+// ---------------------------------------------------------------------------
+// GitSource
+//
+// Rules beyond the schema's types (all Weir's):
+// - apiVersion weir.dev/v1alpha1; metadata as for a Rollout; unknown fields reported.
+// - url: http:// or https:// with a host, without credentials (use secretRef).
+// - ref: branch or tag, or commit (optionally with the branch to fetch it
+//   from), never empty; branch and tag valid Git ref names; commit a full SHA.
+// - paths: at least one, each a relative directory inside the repository
+//   (no "..", not absolute), none listed twice.
+// - interval at least 1s, timeout above 0, both Go durations ("1m", "30s").
+// - secretRef.name a valid Secret name.
+
+export interface GitSourceValidationResult {
+  /** The GitSource (nulls dropped, no defaults added), when there are no errors. */
+  gitSource?: GitSource;
+  errors: FieldError[];
+}
+
+const FULL_SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/** Why `name` is not a usable branch or tag name (git check-ref-format's rules), or undefined. */
+function gitRefNameProblem(name: string): string | undefined {
+  if (name === '') return 'must not be empty';
+  if (name.startsWith('refs/')) return 'must be a branch or tag name, without "refs/heads/" or "refs/tags/"';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0020\u007f~^:?*[\\]/.test(name)) return 'must be a valid Git ref name: no spaces, control characters or any of ~ ^ : ? * [ \\';
+  if (name.includes('..') || name.includes('@{') || name.includes('//')) return 'must be a valid Git ref name: no "..", "@{" or "//"';
+  if (name.startsWith('-') || name.startsWith('/') || name.endsWith('/') || name.endsWith('.') || name.endsWith('.lock') || name === '@') {
+    return 'must be a valid Git ref name: not starting with "-" or "/", not ending with "/", "." or ".lock"';
+  }
+  if (name.split('/').some((part) => part.startsWith('.'))) return 'must be a valid Git ref name: no part may start with "."';
+  return undefined;
+}
+
+function goDurationProblem(value: string, minimumMs: number, minimumText: string): string | undefined {
+  if (/^[0-9]+$/.test(value) && value !== '0') return `must be a Go duration with a unit, such as "${value}s" (got ${describe(value)})`;
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  if (ms < minimumMs) return `must be at least ${minimumText} (got ${describe(value)})`;
+  return undefined;
+}
+
+function checkGitSourceUrl(url: unknown, ctx: Context): void {
+  if (typeof url !== 'string') return; // the schema reports it
+  const at = ['spec', 'url'];
+  if (!/^https?:\/\//i.test(url)) {
+    const ssh = /^(ssh:\/\/|git@|[^/:]+@[^/:]+:)/.test(url) ? '; SSH is not supported' : '';
+    ctx.problems.add(at, `must be an http:// or https:// URL (got ${describe(url)})${ssh}`);
+    return;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    ctx.problems.add(at, `must be a valid URL (got ${describe(url)})`);
+    return;
+  }
+  if (parsed.hostname === '') ctx.problems.add(at, 'must name a host');
+  // The URL is printed in status and logs: credentials belong in the Secret.
+  if (parsed.username !== '' || parsed.password !== '') ctx.problems.add(at, 'must not contain credentials: put them in a Secret named by spec.secretRef');
+}
+
+function checkGitSourceRef(ref: unknown, ctx: Context): void {
+  if (!isObj(ref)) return; // absent (the default, branch main) or the wrong type (the schema reports it)
+  const at = ['spec', 'ref'];
+  const branch = str(ref.branch);
+  const tag = str(ref.tag);
+  const commit = str(ref.commit);
+  if (branch === undefined && tag === undefined && commit === undefined) {
+    ctx.problems.add(at, 'must set branch, tag or commit (leave ref out to follow branch main)');
+  }
+  if (branch !== undefined && tag !== undefined) ctx.problems.add([...at, 'tag'], 'must set either branch or tag, not both');
+  if (tag !== undefined && commit !== undefined) ctx.problems.add([...at, 'commit'], 'must set either tag or commit, not both (commit may be combined with branch)');
+  for (const [key, name] of [
+    ['branch', branch],
+    ['tag', tag],
+  ] as const) {
+    if (name === undefined) continue;
+    const problem = gitRefNameProblem(name);
+    if (problem) ctx.problems.add([...at, key], problem);
+  }
+  if (commit !== undefined && !FULL_SHA.test(commit)) {
+    ctx.problems.add([...at, 'commit'], `must be a full commit SHA: 40 lowercase hexadecimal digits (got ${describe(commit)})`);
+  }
+}
+
+function checkGitSourcePaths(paths: unknown, ctx: Context): void {
+  if (!Array.isArray(paths)) return;
+  const at = ['spec', 'paths'];
+  if (paths.length === 0) ctx.problems.add(at, 'must list at least one directory (leave paths out to read the whole repository, ".")');
+  const seen = new Map<string, number>();
+  paths.forEach((path: unknown, i) => {
+    if (typeof path !== 'string') return; // the schema reports it
+    const pat = [...at, i];
+    if (path.trim() === '') {
+      ctx.problems.add(pat, 'must not be empty: write "." for the whole repository');
+      return;
+    }
+    if (path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path)) {
+      ctx.problems.add(pat, `must be relative to the repository's root (got ${describe(path)})`);
+      return;
+    }
+    const parts = path.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
+    if (parts.includes('..')) {
+      ctx.problems.add(pat, `must stay inside the repository: no ".." (got ${describe(path)})`);
+      return;
+    }
+    const normal = parts.length === 0 ? '.' : parts.join('/');
+    const first = seen.get(normal);
+    if (first !== undefined) ctx.problems.add(pat, `lists ${JSON.stringify(normal)} twice (also paths[${first}])`);
+    else seen.set(normal, i);
+  });
+}
+
+function checkGitSourceSpec(spec: Obj, ctx: Context): void {
+  checkGitSourceRef(spec.ref, ctx);
+  checkGitSourcePaths(spec.paths, ctx);
+  if (typeof spec.interval === 'string') {
+    const problem = goDurationProblem(spec.interval, 1000, '1s');
+    if (problem) ctx.problems.add(['spec', 'interval'], problem);
+  }
+  if (typeof spec.timeout === 'string') {
+    const problem = goDurationProblem(spec.timeout, 1, '1ms');
+    if (problem) ctx.problems.add(['spec', 'timeout'], problem);
+  }
+  const secretRef = spec.secretRef;
+  if (isObj(secretRef) && typeof secretRef.name === 'string') {
+    const problem = secretRef.name === '' ? 'must not be empty' : subdomainProblem(secretRef.name);
+    if (problem) ctx.problems.add(['spec', 'secretRef', 'name'], problem);
+  }
+}
+
+/**
+ * Validates a GitSource (`weir.dev/v1alpha1`). Returns every problem found,
+ * each with a field path such as `spec.ref.commit`; `gitSource` only when
+ * there are none. Never throws.
+ */
+export function validateGitSource(input: unknown): GitSourceValidationResult {
+  const problems = new Problems();
+  try {
+    if (!isObj(input)) {
+      problems.add([], `must be a Kubernetes object: a mapping with apiVersion, kind, metadata and spec (got ${describe(input)})`);
+      return { errors: problems.errors };
+    }
+    const dropped = new Set<string>();
+    const value = dropNulls(input, [], dropped, new Set()) as Obj;
+    const ctx: Context = { problems, dropped };
+    const apiVersion = value.apiVersion;
+    if (typeof apiVersion === 'string' && apiVersion !== API_VERSION) {
+      problems.add(['apiVersion'], `must be ${API_VERSION} (got ${JSON.stringify(apiVersion)})`);
+    }
+    // The URL's own check says more than the schema's pattern: run it first and skip the pattern's message.
+    const spec = isObj(value.spec) ? value.spec : undefined;
+    if (spec) checkGitSourceUrl(spec.url, ctx);
+    const schema = new Problems();
+    schemaErrors(GitSource, value, [], schema);
+    for (const error of schema.errors) {
+      if (error.path === 'spec.url' && error.message.startsWith('must match')) continue;
+      problems.add(parseFieldPath(error.path), error.message);
+    }
+    unknownFields(GitSource, value, [], problems, new Set(['status']));
+    checkMetadata(value.metadata, ctx);
+    if (spec) checkGitSourceSpec(spec, ctx);
+    if (problems.errors.length === 0) return { gitSource: value as unknown as GitSource, errors: [] };
+    return { errors: problems.errors };
+  } catch (err) {
+    if (err instanceof CycleError) problems.add(err.path, 'refers to itself (a YAML alias cycle?)');
+    else problems.add([], `could not be validated: ${err instanceof Error ? err.message : String(err)}`);
+    return { errors: problems.errors };
+  }
+}
+

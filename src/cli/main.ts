@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerControllerCommand } from './controller-command.ts';
+import { registerHistoryCommand } from './history-command.ts';
 import { registerLintCommand } from './lint-command.ts';
 import { registerRolloutCommands } from './rollout-commands.ts';
 import { registerSandboxCommands } from './sandbox-commands.ts';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     });
   registerControllerCommand(program, pkg.version);
   registerRolloutCommands(program);
+  registerHistoryCommand(program);
   registerLintCommand(program);
   registerSandboxCommands(program);
   return program;

@@ -1,5 +1,5 @@
 // Rollouts of the demo app for end-to-end tests, and ways to wait on them.
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import { loadAll } from 'js-yaml';
 import type { CanaryStep, Rollout, RolloutStatus } from '../../src/api/rollout.ts';
@@ -10,17 +10,22 @@ import type { TestSandbox } from './sandbox.ts';
 export const ROLLOUTS = { group: 'weir.dev', version: 'v1alpha1', plural: 'rollouts' } as const;
 export const ROUTES = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' } as const;
 
-/** Installs Weir's CRDs (crds/) into the sandbox. */
+/** Installs Weir's CRDs (every file in crds/) into the sandbox. */
 export async function installCrds(sb: TestSandbox): Promise<void> {
-  const docs = loadAll(await readFile(new URL('../../crds/rollouts.weir.dev.yaml', import.meta.url), 'utf8')) as KubernetesObject[];
+  const dir = new URL('../../crds/', import.meta.url);
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.weir.dev.yaml'));
+  const docs: KubernetesObject[] = [];
+  for (const f of files) docs.push(...(loadAll(await readFile(new URL(f, dir), 'utf8')) as KubernetesObject[]));
   await applyAll(sb.kc, docs);
-  await waitFor(
-    async () => {
-      const list = (await sb.custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace: 'default' })) as { items?: unknown[] };
-      return Array.isArray(list.items);
-    },
-    { what: 'the Rollout CRD to be served', timeoutMs: 30_000 },
-  );
+  for (const plural of ['rollouts', 'gitsources']) {
+    await waitFor(
+      async () => {
+        const list = (await sb.custom.listNamespacedCustomObject({ group: 'weir.dev', version: 'v1alpha1', plural, namespace: 'default' })) as { items?: unknown[] };
+        return Array.isArray(list.items);
+      },
+      { what: `the ${plural} CRD to be served`, timeoutMs: 30_000 },
+    );
+  }
 }
 
 export interface DemoRolloutOptions {

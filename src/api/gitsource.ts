@@ -1,0 +1,202 @@
+// The GitSource kind: a Git repository Weir pulls manifests from (url, ref,
+// paths), how often, how to authenticate, whether to prune, and what to do
+// in Git when a rollout from it is rolled back. Its status is the sync state:
+// the revisions fetched, applied and rejected, the inventory of what was
+// applied (for pruning), and conditions.
+//
+// `spec.ref` follows Flux's GitRepository `spec.ref` (branch, tag, commit;
+// commit may be combined with branch, which names where to fetch it from).
+// Defaults are in the schema (the CRD's structural defaults, applied by the
+// API server) and in resolveGitSourceSpec, for objects that never went
+// through an API server (manifests in Git, tests).
+import Type, { type Static } from 'typebox';
+import { Condition, ObjectMeta } from './common.ts';
+
+export const GITSOURCE_DEFAULTS = {
+  ref: { branch: 'main' },
+  paths: ['.'],
+  interval: '1m',
+  timeout: '60s',
+  prune: true,
+  writeBack: 'none',
+  suspend: false,
+} as const;
+
+/** Condition types of a GitSource's status. */
+export const GITSOURCE_CONDITIONS = {
+  /** The last fetched revision is applied (True), or why not (False). */
+  ready: 'Ready',
+  /** The repository could not be fetched (network, auth, unknown ref). */
+  sourceUnavailable: 'SourceUnavailable',
+  /** The fetched revision has invalid manifests: nothing from it was applied. */
+  validationFailed: 'ValidationFailed',
+  /** Applying a valid revision failed part-way (the API server refused an object). */
+  applyFailed: 'ApplyFailed',
+} as const;
+
+export const GitRef = Type.Object(
+  {
+    branch: Type.Optional(Type.String({ description: 'Branch to follow (the default is main). With commit: the branch the commit is fetched from.' })),
+    tag: Type.Optional(Type.String({ description: 'Tag to check out.' })),
+    commit: Type.Optional(Type.String({ description: 'Full commit SHA to check out; takes precedence over branch.' })),
+  },
+  { description: "Which revision to check out, as Flux's GitRepository spec.ref: branch, tag or commit.", default: { branch: GITSOURCE_DEFAULTS.ref.branch } },
+);
+export type GitRef = Static<typeof GitRef>;
+
+export const WriteBackMode = Type.Union([Type.Literal('none'), Type.Literal('revert'), Type.Literal('branch')], {
+  description: 'On rollback: none (Git keeps the rejected commit), revert (push a revert commit to the followed branch) or branch (push the revert to a new branch).',
+});
+export type WriteBackMode = Static<typeof WriteBackMode>;
+
+export const GitSourceSpec = Type.Object({
+  url: Type.String({ description: 'HTTP(S) URL of the repository (no credentials in it: use secretRef).', pattern: '^https?://' }),
+  ref: Type.Optional(GitRef),
+  paths: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'Directories of the repository to read manifests from (*.yaml, *.yml), relative to its root.',
+      default: [...GITSOURCE_DEFAULTS.paths],
+    }),
+  ),
+  interval: Type.Optional(Type.String({ description: 'How often to fetch, a Go duration.', default: GITSOURCE_DEFAULTS.interval })),
+  secretRef: Type.Optional(
+    Type.Object(
+      { name: Type.String() },
+      { description: 'Secret in the same namespace with username and password, or token, for HTTP authentication. Never logged.' },
+    ),
+  ),
+  timeout: Type.Optional(Type.String({ description: 'Timeout of a fetch, a Go duration.', default: GITSOURCE_DEFAULTS.timeout })),
+  prune: Type.Optional(Type.Boolean({ description: 'Delete objects this source applied that are no longer in Git.', default: GITSOURCE_DEFAULTS.prune })),
+  rollback: Type.Optional(
+    Type.Object(
+      { writeBack: Type.Optional(WriteBackMode) },
+      // The default sits on the object: a CRD cannot carry one on an enum member of a union.
+      { description: 'What Weir writes to Git when a rollout from this source is rolled back.', default: { writeBack: GITSOURCE_DEFAULTS.writeBack } },
+    ),
+  ),
+  suspend: Type.Optional(Type.Boolean({ description: 'Stop fetching and applying (what is applied stays).', default: GITSOURCE_DEFAULTS.suspend })),
+});
+export type GitSourceSpec = Static<typeof GitSourceSpec>;
+
+/** A Kubernetes object by identity (inventory entries, pruning, drift). */
+export const ObjectRef = Type.Object({
+  apiVersion: Type.String(),
+  kind: Type.String(),
+  namespace: Type.Optional(Type.String({ description: 'absent for cluster-scoped objects' })),
+  name: Type.String(),
+});
+export type ObjectRef = Static<typeof ObjectRef>;
+
+const Revision = (description: string) => Type.String({ description });
+const Timestamp = Type.String({ format: 'date-time' });
+
+export const GitSourceStatus = Type.Object({
+  observedGeneration: Type.Optional(Type.Integer()),
+  lastFetchedRevision: Type.Optional(Revision('Commit SHA the ref pointed at when last fetched.')),
+  lastAppliedRevision: Type.Optional(Revision('Commit SHA whose manifests were last applied in full.')),
+  lastAppliedShortRevision: Type.Optional(Revision('lastAppliedRevision shortened, for kubectl get.')),
+  lastAttemptedRevision: Type.Optional(Revision('Commit SHA last validated or applied, successfully or not.')),
+  rejectedRevisions: Type.Optional(
+    Type.Array(
+      Type.Object({
+        revision: Type.String(),
+        rollout: Type.String({ description: 'name of the Rollout whose failure rejected the revision' }),
+        reason: Type.String(),
+        at: Timestamp,
+      }),
+    ),
+  ),
+  revertRevisions: Type.Optional(
+    Type.Array(
+      Type.Object({
+        rejected: Type.String({ description: 'the rejected commit' }),
+        revert: Type.String({ description: 'the revert commit Weir wrote' }),
+        branch: Type.Optional(Type.String({ description: 'the branch the revert was pushed to' })),
+        at: Timestamp,
+      }),
+    ),
+  ),
+  paths: Type.Optional(
+    Type.Array(
+      Type.Object({
+        path: Type.String(),
+        documents: Type.Integer({ minimum: 0, description: 'manifests read from the directory' }),
+        applied: Type.Integer({ minimum: 0, description: 'of those, applied in the last revision' }),
+      }),
+    ),
+  ),
+  history: Type.Optional(
+    Type.Array(
+      Type.Object({
+        revision: Type.String(),
+        outcome: Type.Union([Type.Literal('applied'), Type.Literal('promoted'), Type.Literal('rejected'), Type.Literal('superseded')]),
+        reason: Type.Optional(Type.String()),
+        appliedAt: Timestamp,
+        author: Type.Optional(Type.String()),
+        message: Type.Optional(Type.String({ description: 'the commit subject' })),
+        committedAt: Type.Optional(Type.String()),
+      }),
+      { description: 'The revisions applied, oldest first (at most 50), and what became of each.' },
+    ),
+  ),
+  conditions: Type.Optional(Type.Array(Condition)),
+  inventory: Type.Optional(Type.Array(ObjectRef, { description: 'Objects applied from lastAppliedRevision, for pruning.' })),
+  lastDriftCorrection: Type.Optional(
+    Type.Object({
+      time: Timestamp,
+      objects: Type.Array(
+        Type.Object({
+          apiVersion: Type.String(),
+          kind: Type.String(),
+          namespace: Type.Optional(Type.String()),
+          name: Type.String(),
+          fields: Type.Optional(Type.Array(Type.String(), { description: 'what had drifted, e.g. "spec.ports[0].port: 8080 → 80"' })),
+        }),
+      ),
+    }),
+  ),
+});
+export type GitSourceStatus = Static<typeof GitSourceStatus>;
+
+export const GitSource = Type.Object({
+  apiVersion: Type.String(),
+  kind: Type.Literal('GitSource'),
+  metadata: ObjectMeta,
+  spec: GitSourceSpec,
+  status: Type.Optional(GitSourceStatus),
+});
+export type GitSource = Static<typeof GitSource>;
+
+/** A GitSource spec with every default filled in. */
+export interface ResolvedGitSourceSpec {
+  url: string;
+  ref: GitRef;
+  paths: string[];
+  interval: string;
+  secretRef?: { name: string };
+  timeout: string;
+  prune: boolean;
+  rollback: { writeBack: WriteBackMode };
+  suspend: boolean;
+}
+
+/** The spec with the defaults the CRD declares (pure; the input is not modified). */
+export function resolveGitSourceSpec(spec: GitSourceSpec): ResolvedGitSourceSpec {
+  const ref = spec.ref ?? GITSOURCE_DEFAULTS.ref;
+  return {
+    url: spec.url,
+    ref: { ...ref },
+    paths: [...(spec.paths ?? GITSOURCE_DEFAULTS.paths)],
+    interval: spec.interval ?? GITSOURCE_DEFAULTS.interval,
+    ...(spec.secretRef ? { secretRef: { name: spec.secretRef.name } } : {}),
+    timeout: spec.timeout ?? GITSOURCE_DEFAULTS.timeout,
+    prune: spec.prune ?? GITSOURCE_DEFAULTS.prune,
+    rollback: { writeBack: spec.rollback?.writeBack ?? GITSOURCE_DEFAULTS.writeBack },
+    suspend: spec.suspend ?? GITSOURCE_DEFAULTS.suspend,
+  };
+}
+
+/** The short form of a commit SHA shown by `kubectl get gitsources` (12 characters, like Flux's short revisions). */
+export function shortRevision(revision: string): string {
+  return revision.slice(0, 12);
+}

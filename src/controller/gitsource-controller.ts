@@ -1,0 +1,432 @@
+// The GitSource controller: pulls a repository, validates a whole commit
+// before applying any of it, applies with server-side apply, prunes what left
+// Git, corrects drift, and returns the cluster to the last good revision when
+// a rollout fails (optionally writing the revert back to Git).
+import { isDeepStrictEqual } from 'node:util';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { Counter, type Registry } from 'prom-client';
+import { GROUP, VERSION } from '../api/common.ts';
+import type { GitSource, GitSourceStatus } from '../api/gitsource.ts';
+import { parseDuration } from '../api/duration.ts';
+import type { Rollout } from '../api/rollout.ts';
+import { validateGitSource } from '../api/validate.ts';
+import { describeKubeError, kubeErrorCode } from '../cluster/errors.ts';
+import { EventRecorder } from '../cluster/events.ts';
+import { ResilientInformer } from '../cluster/informer.ts';
+import { GitMirror, revertBranchName, revertMessage, type GitRemote } from '../source/index.ts';
+import {
+  SOURCE_LABEL,
+  SyncClient,
+  applyDocuments,
+  correctDrift,
+  detectDrift,
+  formatProblem,
+  formatRef,
+  liveReader,
+  parseDocuments,
+  prepareDocuments,
+  pruneObjects,
+  serverDryRun,
+  sourceLabelValue,
+  toPrune,
+  validateDocuments,
+  type ObjectRef,
+  type SourceRef,
+  type SyncDocument,
+  type SyncProblem,
+} from '../sync/index.ts';
+import type { Logger } from '../util/log.ts';
+import { setCondition as setConditionIn } from '../engine/conditions.ts';
+import { WorkQueue } from './queue.ts';
+
+/** Conditions as the engine keeps them (transition time kept while the status stays). */
+function setCondition(conditions: GitSourceStatus['conditions'], next: Parameters<typeof setConditionIn>[1], at: string): NonNullable<GitSourceStatus['conditions']> {
+  return setConditionIn(conditions ?? [], next, at);
+}
+
+const GITSOURCES = { group: GROUP, version: VERSION, plural: 'gitsources' } as const;
+const ROLLOUTS = { group: GROUP, version: VERSION, plural: 'rollouts' } as const;
+const HISTORY_LIMIT = 50;
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+type GitSourceObject = GitSource & { metadata: GitSource['metadata'] & { uid?: string; generation?: number } };
+type RolloutObject = Rollout & { metadata: Rollout['metadata'] & { uid?: string } };
+
+export interface GitSourceControllerOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  registry: Registry;
+  /** Where fetched repositories are kept between polls. */
+  cacheDir: string;
+  namespace?: string;
+  workers?: number;
+  now?: () => Date;
+}
+
+function keyOf(namespace: string | undefined, name: string | undefined): string {
+  return `${namespace ?? 'default'}/${name ?? ''}`;
+}
+
+function short(sha: string | undefined): string {
+  return (sha ?? '').slice(0, 7);
+}
+
+function formatProblems(problems: readonly SyncProblem[]): string {
+  const shown = problems.slice(0, 5).map(formatProblem);
+  return shown.join('; ') + (problems.length > 5 ? ` (and ${problems.length - 5} more)` : '');
+}
+
+export class GitSourceController {
+  readonly #opts: GitSourceControllerOptions;
+  readonly #log: Logger;
+  readonly #queue = new WorkQueue({ baseDelayMs: 1000, maxDelayMs: MAX_BACKOFF_MS });
+  readonly #custom: CustomObjectsApi;
+  readonly #core: CoreV1Api;
+  readonly #client: SyncClient;
+  readonly #events: EventRecorder;
+  readonly #mirror: GitMirror;
+  readonly #driftCorrections: Counter<'namespace' | 'gitsource'>;
+  /** Parsed documents by source key and revision: drift checks do not re-read Git. */
+  readonly #documents = new Map<string, { revision: string; documents: SyncDocument[] }>();
+  readonly sources: ResilientInformer<GitSourceObject>;
+  readonly rollouts: ResilientInformer<RolloutObject>;
+  #workers: Promise<void>[] = [];
+  #running = false;
+
+  constructor(opts: GitSourceControllerOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger.child({ controller: 'gitsource' });
+    const kc = opts.kubeConfig;
+    this.#custom = kc.makeApiClient(CustomObjectsApi);
+    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#client = SyncClient.forConfig(kc);
+    this.#events = new EventRecorder(kc, this.#log);
+    this.#mirror = new GitMirror({ cacheDir: opts.cacheDir, logger: this.#log });
+    this.#driftCorrections = new Counter({
+      name: 'weir_drift_corrections_total',
+      help: 'Objects a GitSource found changed in the cluster and set back to Git.',
+      labelNames: ['namespace', 'gitsource'] as const,
+      registers: [opts.registry],
+    });
+    const ns = opts.namespace;
+    const path = (plural: string): string => `/apis/${GROUP}/${VERSION}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
+    const list = async <T extends KubernetesObject>(plural: string): Promise<KubernetesListObject<T>> =>
+      (ns
+        ? await this.#custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace: ns })
+        : await this.#custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as KubernetesListObject<T>;
+    this.sources = new ResilientInformer<GitSourceObject>({ kubeConfig: kc, logger: this.#log, name: 'gitsources', path: path('gitsources'), list: () => list('gitsources') });
+    this.rollouts = new ResilientInformer<RolloutObject>({
+      kubeConfig: kc,
+      logger: this.#log,
+      name: 'managed-rollouts',
+      path: path('rollouts'),
+      labelSelector: SOURCE_LABEL,
+      list: async () =>
+        (ns
+          ? await this.#custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, labelSelector: SOURCE_LABEL })
+          : await this.#custom.listClusterCustomObject({ ...ROLLOUTS, labelSelector: SOURCE_LABEL })) as KubernetesListObject<RolloutObject>,
+    });
+    const enqueue = (s: GitSourceObject): void => {
+      this.#queue.add(keyOf(s.metadata.namespace, s.metadata.name));
+    };
+    this.sources.on('add', enqueue);
+    this.sources.on('update', (s) => {
+      // Our own status writes do not need a reconcile; spec changes do.
+      const generation = s.metadata.generation;
+      if (generation === undefined || generation !== s.status?.observedGeneration) enqueue(s);
+    });
+    this.sources.on('delete', (s) => this.#documents.delete(keyOf(s.metadata.namespace, s.metadata.name)));
+    const onRollout = (r: RolloutObject): void => {
+      const label = r.metadata.labels?.[SOURCE_LABEL];
+      if (!label) return;
+      // The label may be shortened with a hash for long names: match it against the sources.
+      for (const s of this.sources.list(r.metadata.namespace)) if (sourceLabelValue(this.#source(s)) === label) enqueue(s);
+    };
+    this.rollouts.on('update', onRollout);
+  }
+
+  get ready(): boolean {
+    return this.#running && this.sources.synced && this.rollouts.synced;
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.sources.start(), this.rollouts.start()]);
+    this.#running = true;
+    this.#workers = Array.from({ length: this.#opts.workers ?? 2 }, () => this.#work());
+    this.#log.info({ namespace: this.#opts.namespace ?? '(all)' }, 'gitsource controller started');
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#queue.shutDown();
+    await Promise.all(this.#workers);
+    await Promise.all([this.sources.stop(), this.rollouts.stop()]);
+  }
+
+  /** Webhook: fetch now every GitSource whose URL is one of `urls` (all of them when `urls` is empty). */
+  triggerByUrl(urls: readonly string[], normalize: (u: string) => string): number {
+    const wanted = new Set(urls.map(normalize));
+    let n = 0;
+    for (const s of this.sources.list()) {
+      if (wanted.size === 0 || wanted.has(normalize(s.spec.url))) {
+        this.#queue.add(keyOf(s.metadata.namespace, s.metadata.name));
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async #work(): Promise<void> {
+    for (;;) {
+      const key = await this.#queue.get();
+      if (key === undefined) return;
+      try {
+        const next = await this.reconcile(key);
+        this.#queue.forget(key);
+        if (next !== undefined) this.#queue.addAt(key, next);
+      } catch (err) {
+        const delay = this.#queue.addRateLimited(key);
+        const conflict = kubeErrorCode(err) === 409;
+        (conflict ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ gitsource: key, err: describeKubeError(err), retryInMs: delay }, 'reconcile failed; retrying');
+      } finally {
+        this.#queue.done(key);
+      }
+    }
+  }
+
+  async #remote(gs: GitSourceObject): Promise<GitRemote> {
+    const timeoutMs = parseDuration(gs.spec.timeout ?? '60s');
+    const secretName = gs.spec.secretRef?.name;
+    if (!secretName) return { url: gs.spec.url, timeoutMs };
+    const secret = await this.#core.readNamespacedSecret({ name: secretName, namespace: gs.metadata.namespace ?? 'default' });
+    const data = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+    const auth = {
+      ...(data.username ? { username: data.username } : {}),
+      ...(data.password ? { password: data.password } : {}),
+      ...(data.token ? { token: data.token } : {}),
+    };
+    return { url: gs.spec.url, timeoutMs, auth };
+  }
+
+  /** One reconcile; returns when to look again (ms since the epoch). */
+  async reconcile(key: string): Promise<number | undefined> {
+    const [namespace = '', name = ''] = key.split('/');
+    const stored = this.sources.get(name, namespace);
+    if (!stored) return undefined;
+    const now = this.#opts.now?.() ?? new Date();
+    const status: GitSourceStatus = structuredClone(stored.status ?? {});
+    if (stored.metadata.generation !== undefined) status.observedGeneration = stored.metadata.generation;
+    const at = now.toISOString();
+
+    const { gitSource, errors } = validateGitSource(stored);
+    if (!gitSource || errors.length > 0) {
+      const message = errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`).join('; ');
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'InvalidSpec', message }, at);
+      await this.#writeStatus(stored, status);
+      return undefined;
+    }
+    if (gitSource.spec.suspend === true) {
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'Suspended', message: 'spec.suspend is true' }, at);
+      await this.#writeStatus(stored, status);
+      return undefined;
+    }
+    const intervalMs = parseDuration(gitSource.spec.interval ?? '1m');
+    let remote: GitRemote;
+    try {
+      remote = await this.#remote(stored);
+    } catch (err) {
+      status.conditions = setCondition(status.conditions, { type: 'SourceUnavailable', status: 'True', reason: 'SecretUnavailable', message: describeKubeError(err) }, at);
+      await this.#writeStatus(stored, status);
+      return now.getTime() + Math.min(intervalMs, MAX_BACKOFF_MS);
+    }
+    const ref = this.#ref(gitSource);
+
+    // A failed rollout sends the cluster back to the last good revision first.
+    await this.#handleRollbacks(stored, gitSource, status, remote, ref, at);
+
+    let head: string;
+    try {
+      head = await this.#mirror.resolveRef(remote, ref);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const wasUnavailable = status.conditions?.some((c) => c.type === 'SourceUnavailable' && c.status === 'True');
+      status.conditions = setCondition(status.conditions, { type: 'SourceUnavailable', status: 'True', reason: 'FetchFailed', message }, at);
+      if (!wasUnavailable) await this.#event(stored, 'Warning', 'SourceUnavailable', `${message}; keeping revision ${short(status.lastAppliedRevision)}`);
+      await this.#writeStatus(stored, status);
+      // Backoff: the work queue's rate limiter, capped by the interval.
+      const delay = Math.min(intervalMs, 2 ** Math.min(this.#queue.failures(key), 8) * 1000);
+      return now.getTime() + delay;
+    }
+    status.lastFetchedRevision = head;
+    status.conditions = setCondition(status.conditions, { type: 'SourceUnavailable', status: 'False', reason: 'Fetched', message: `fetched ${short(head)}` }, at);
+
+    const rejected = status.rejectedRevisions?.find((r) => r.revision === head);
+    if (rejected) {
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: 'RevisionRejected', message: `${short(head)} was rejected (${rejected.reason}); running ${short(status.lastAppliedRevision)} until a new commit` }, at);
+    } else if (head !== status.lastAppliedRevision) {
+      await this.#applyRevision(stored, gitSource, status, remote, ref, head, at, 'apply');
+    } else {
+      await this.#correctDrift(stored, status, remote, ref, head, at);
+    }
+    await this.#writeStatus(stored, status);
+    return now.getTime() + intervalMs;
+  }
+
+  #ref(gs: GitSource): string {
+    return gs.spec.ref?.commit ?? gs.spec.ref?.tag ?? gs.spec.ref?.branch ?? 'main';
+  }
+
+  async #documentsAt(gs: GitSourceObject, remote: GitRemote, ref: string, revision: string): Promise<{ documents: SyncDocument[]; problems: SyncProblem[] }> {
+    const key = keyOf(gs.metadata.namespace, gs.metadata.name);
+    const cached = this.#documents.get(key);
+    if (cached?.revision === revision) return { documents: cached.documents, problems: [] };
+    await this.#mirror.fetch(remote, ref, revision);
+    const files = await this.#mirror.readFiles(remote, revision, gs.spec.paths ?? ['.']);
+    const parsed = parseDocuments(files.files);
+    const prepared = await prepareDocuments(parsed.documents, {
+      namespace: gs.metadata.namespace ?? 'default',
+      namespaced: (apiVersion, kind) => this.#client.isNamespaced(apiVersion, kind),
+    });
+    const problems: SyncProblem[] = [...files.problems.map((p) => ({ file: p.path, line: 1, message: p.message })), ...parsed.problems, ...prepared.problems];
+    return { documents: prepared.documents, problems };
+  }
+
+  /** Validates the whole commit, then applies it (CRDs and Namespaces first) and prunes what left Git. */
+  async #applyRevision(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, ref: string, revision: string, at: string, mode: 'apply' | 'rollback'): Promise<boolean> {
+    status.lastAttemptedRevision = revision;
+    const { documents, problems: loadProblems } = await this.#documentsAt(stored, remote, ref, revision);
+    const problems = [...loadProblems, ...(await validateDocuments(documents, serverDryRun(this.#client), { fallbackNamespace: stored.metadata.namespace ?? 'default' }))];
+    if (problems.length > 0) {
+      const message = `${short(revision)}: ${formatProblems(problems)}`;
+      status.conditions = setCondition(status.conditions, { type: 'ValidationFailed', status: 'True', reason: 'InvalidManifests', message }, at);
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'ValidationFailed', message: `nothing from ${short(revision)} applied; running ${short(status.lastAppliedRevision)}` }, at);
+      await this.#event(stored, 'Warning', 'ValidationFailed', message);
+      return false;
+    }
+    status.conditions = setCondition(status.conditions, { type: 'ValidationFailed', status: 'False', reason: 'Valid', message: `${short(revision)}: ${documents.length} documents valid` }, at);
+    let applied: ObjectRef[];
+    try {
+      applied = await applyDocuments(this.#client, documents, { decorate: { source: this.#source(stored), revision }, fieldManager: 'weir' });
+    } catch (err) {
+      const message = `${short(revision)}: ${err instanceof Error ? err.message : String(err)}`;
+      status.conditions = setCondition(status.conditions, { type: 'ApplyFailed', status: 'True', reason: 'ApplyFailed', message }, at);
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'ApplyFailed', message }, at);
+      await this.#event(stored, 'Warning', 'ApplyFailed', message);
+      return false;
+    }
+    const previous = status.inventory ?? [];
+    if (gs.spec.prune !== false) {
+      const gone = toPrune(previous, applied);
+      if (gone.length > 0) {
+        const pruned = await pruneObjects(this.#client, gone, this.#source(stored));
+        if (pruned.deleted.length > 0) await this.#event(stored, 'Normal', 'Pruned', `${short(revision)}: deleted ${pruned.deleted.map(formatRef).join(', ')}`);
+        if (pruned.failed.length > 0) await this.#event(stored, 'Warning', 'PruneFailed', `${short(revision)}: could not delete ${pruned.failed.map((f) => formatRef(f.ref)).join(', ')}`);
+      }
+    }
+    status.inventory = applied;
+    status.lastAppliedRevision = revision;
+    status.lastAppliedShortRevision = short(revision);
+    this.#documents.set(keyOf(stored.metadata.namespace, stored.metadata.name), { revision, documents });
+    status.conditions = setCondition(status.conditions, { type: 'ApplyFailed', status: 'False', reason: 'Applied', message: `${short(revision)} applied` }, at);
+    status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: mode === 'rollback' ? 'RolledBack' : 'Applied', message: `${mode === 'rollback' ? 'rolled back to' : 'applied'} ${short(revision)} (${applied.length} objects)` }, at);
+    await this.#recordHistory(status, remote, revision, at, mode);
+    await this.#event(stored, 'Normal', mode === 'rollback' ? 'RolledBack' : 'Applied', `${mode === 'rollback' ? 'rolled back to' : 'applied'} ${short(revision)} (${applied.length} objects)`);
+    return true;
+  }
+
+  async #recordHistory(status: GitSourceStatus, remote: GitRemote, revision: string, at: string, mode: 'apply' | 'rollback'): Promise<void> {
+    const history = status.history ?? [];
+    // A revision still rolling out when a newer one is applied was superseded.
+    for (const h of history) if (h.outcome === 'applied' && h.revision !== revision) h.outcome = 'superseded';
+    if (mode === 'rollback' && history.some((h) => h.revision === revision)) {
+      status.history = history;
+      return;
+    }
+    const info = await this.#mirror.commitInfo(remote, revision).catch(() => undefined);
+    history.push({
+      revision,
+      appliedAt: at,
+      outcome: 'applied',
+      ...(info ? { author: `${info.author.name} <${info.author.email}>`, message: info.message.split('\n')[0] ?? '', committedAt: info.time } : {}),
+    });
+    status.history = history.slice(-HISTORY_LIMIT);
+  }
+
+  #source(gs: GitSourceObject): SourceRef {
+    return { namespace: gs.metadata.namespace ?? 'default', name: gs.metadata.name ?? '' };
+  }
+
+  async #correctDrift(stored: GitSourceObject, status: GitSourceStatus, remote: GitRemote, ref: string, revision: string, at: string): Promise<void> {
+    const { documents } = await this.#documentsAt(stored, remote, ref, revision);
+    const decorate = { source: this.#source(stored), revision };
+    const drifted = await detectDrift(this.#client, liveReader(this.#client), documents, { decorate });
+    if (drifted.length === 0) return;
+    const corrected = await correctDrift(this.#client, drifted, documents, { decorate });
+    this.#driftCorrections.inc({ namespace: stored.metadata.namespace ?? 'default', gitsource: stored.metadata.name ?? '' }, corrected.length);
+    status.lastDriftCorrection = { time: at, objects: corrected.map((c) => ({ ...c.ref, fields: c.fields })) };
+    const described = drifted.map((d) => `${formatRef(d.ref)} (${d.description.join('; ')})`).join(', ');
+    await this.#event(stored, 'Warning', 'DriftCorrected', `set back to ${short(revision)}: ${described}`);
+  }
+
+  /** Rollouts of this source that failed: reject their revision, restore the last good one, write the revert back. */
+  async #handleRollbacks(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, ref: string, at: string): Promise<void> {
+    const label = sourceLabelValue(this.#source(stored));
+    for (const rollout of this.rollouts.list(stored.metadata.namespace)) {
+      if (rollout.metadata.labels?.[SOURCE_LABEL] !== label) continue;
+      const s = rollout.status;
+      const failed = s?.git?.currentRevision;
+      const good = s?.git?.stableRevision;
+      if (s?.abort !== true || failed === undefined || failed === good) continue;
+      if (status.rejectedRevisions?.some((r) => r.revision === failed)) continue;
+      const reason = s.message ?? 'rollout aborted';
+      const rolloutName = rollout.metadata.name ?? '';
+      status.rejectedRevisions = [...(status.rejectedRevisions ?? []), { revision: failed, rollout: rolloutName, reason, at }];
+      for (const h of status.history ?? []) if (h.revision === failed) Object.assign(h, { outcome: 'rejected', reason });
+      await this.#event(stored, 'Warning', 'RevisionRejected', `${short(failed)} rejected: rollout ${rolloutName}: ${reason}`);
+      if (good !== undefined && status.lastAppliedRevision === failed) {
+        await this.#applyRevision(stored, gs, status, remote, ref, good, at, 'rollback');
+      }
+      const writeBack = gs.spec.rollback?.writeBack ?? 'none';
+      if (writeBack !== 'none' && gs.spec.ref?.branch !== undefined) {
+        await this.#writeBack(stored, gs, status, remote, failed, rolloutName, reason, writeBack, at);
+      } else if (writeBack !== 'none') {
+        await this.#event(stored, 'Warning', 'WriteBackSkipped', 'write-back needs spec.ref.branch');
+      }
+    }
+    // Promotions: a managed Rollout that finished on a revision marks it promoted.
+    for (const rollout of this.rollouts.list(stored.metadata.namespace)) {
+      if (rollout.metadata.labels?.[SOURCE_LABEL] !== label || rollout.status?.phase !== 'Healthy') continue;
+      const stable = rollout.status.git?.stableRevision;
+      for (const h of status.history ?? []) if (h.revision === stable && (h.outcome === 'applied' || h.outcome === 'superseded')) h.outcome = 'promoted';
+    }
+  }
+
+  async #writeBack(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, failed: string, rollout: string, reason: string, mode: 'revert' | 'branch', at: string): Promise<void> {
+    const branch = gs.spec.ref?.branch ?? 'main';
+    const targetBranch = mode === 'branch' ? revertBranchName(failed) : undefined;
+    const subject = (await this.#mirror.commitInfo(remote, failed).catch(() => undefined))?.message.split('\n')[0];
+    const message = revertMessage({ commit: failed, rollout: `${stored.metadata.namespace ?? 'default'}/${rollout}`, reason, ...(subject ? { subject } : {}) });
+    try {
+      const revert = await this.#mirror.revert(remote, { branch, commit: failed, message, ...(targetBranch ? { targetBranch } : {}) });
+      status.revertRevisions = [...(status.revertRevisions ?? []), { rejected: failed, revert, branch: targetBranch ?? branch, at }];
+      await this.#event(stored, 'Normal', 'RevertPushed', `pushed ${short(revert)} reverting ${short(failed)} to ${targetBranch ?? branch}`);
+    } catch (err) {
+      await this.#event(stored, 'Warning', 'WriteBackFailed', `could not write the revert of ${short(failed)} back: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  async #event(gs: GitSourceObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    await this.#events.record({ apiVersion: `${GROUP}/${VERSION}`, kind: 'GitSource', metadata: gs.metadata }, type, reason, message);
+    (type === 'Warning' ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log))({ gitsource: keyOf(gs.metadata.namespace, gs.metadata.name), reason }, message);
+  }
+
+  async #writeStatus(stored: GitSourceObject, status: GitSourceStatus): Promise<void> {
+    if (isDeepStrictEqual(stored.status, status)) return;
+    await this.#custom.replaceNamespacedCustomObjectStatus({
+      ...GITSOURCES,
+      namespace: stored.metadata.namespace ?? 'default',
+      name: stored.metadata.name ?? '',
+      body: { ...stored, status },
+    });
+  }
+}

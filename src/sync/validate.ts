@@ -1,0 +1,264 @@
+// Validating a commit's documents in full before anything is applied
+// (DESIGN principle 5): Weir's own kinds with Weir's validators (an
+// argoproj.io Rollout converted to weir.dev first), every other object
+// through a server-side dry-run apply, plus objects defined twice. Every
+// problem points at a file, a line and, where known, a field.
+//
+// The dry run is a plain function parameter: the real one is serverDryRun
+// (ObjectApplier.apply with dryRun), tests pass their own. Bad input never
+// throws; an error that says nothing about the commit (the API server
+// unreachable, 5xx, 429, 401) is rethrown, so the caller retries instead of
+// rejecting a good commit.
+//
+// What a dry run cannot check before anything is applied, and how it is handled:
+// - an object in a namespace this revision creates: the namespace does not
+//   exist yet, so the object is dry-run in `fallbackNamespace` instead (the
+//   GitSource's, which exists); without one it is not dry-run;
+// - an object of a kind a CustomResourceDefinition in this revision defines,
+//   while the API server does not serve it yet: not dry-run (it is applied
+//   after its CRD, and a failure then is an ApplyFailed).
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { API_VERSION } from '../api/common.ts';
+import { convertArgoObject, isArgoKind } from '../api/convert.ts';
+import { lineOf } from '../api/manifests.ts';
+import { formatFieldPath, validateGitSource, validateRollout, type FieldError, type PathSegment } from '../api/validate.ts';
+import type { ApplyOptions } from '../cluster/apply.ts';
+import { describeKubeError, kubeErrorInfo } from '../cluster/errors.ts';
+import { isNamespace, kindsDefinedBy } from './prepare.ts';
+import { formatRef, groupOf, isRecord, refKey, refOf, type SyncDocument, type SyncObject, type SyncProblem } from './types.ts';
+
+/** Validates an object on the server without persisting it; rejects with the API server's error. */
+export type DryRun = (obj: SyncObject) => Promise<void>;
+
+export interface ValidateOptions {
+  /** An existing namespace to dry-run objects in whose own namespace this revision creates (the GitSource's). */
+  fallbackNamespace?: string;
+  /** Dry runs in flight at once (default 8). */
+  concurrency?: number;
+}
+
+/** The field manager Weir applies with. */
+export const FIELD_MANAGER = 'weir';
+
+/** The real dry run: server-side apply with dryRun=All, as Weir's field manager, forcing conflicts as the real apply does. */
+export function serverDryRun(applier: { apply(obj: KubernetesObject, opts: ApplyOptions): Promise<KubernetesObject> }): DryRun {
+  return async (obj) => {
+    await applier.apply(structuredClone(obj), { fieldManager: FIELD_MANAGER, dryRun: true, force: true });
+  };
+}
+
+/** Validators for Weir's own kinds, by kind (apiVersion weir.dev/v1alpha1). Add AnalysisTemplate, ... here. */
+const WEIR_VALIDATORS: Readonly<Record<string, (obj: unknown) => { errors: FieldError[] }>> = {
+  Rollout: validateRollout,
+  GitSource: validateGitSource,
+};
+
+function problemAt(doc: SyncDocument, field: string | readonly PathSegment[] | undefined, message: string): SyncProblem {
+  const path = field === undefined ? undefined : typeof field === 'string' ? field : formatFieldPath(field);
+  return {
+    file: doc.file,
+    index: doc.index,
+    line: path === undefined || path === '' ? doc.line : lineOf(doc, field ?? ''),
+    ...(path === undefined || path === '' ? {} : { field: path }),
+    message,
+  };
+}
+
+/**
+ * A server-side-apply path as the API server prints it in "failed to create
+ * typed patch object" errors — `.spec.ports[port="abc",protocol="TCP"].port`,
+ * `.data.a`, `.spec.ports: element 0` — as segments into `obj` (list items by
+ * their index in `obj`). Undefined when the text holds no such path.
+ */
+export function parseApplyPath(message: string, obj: unknown): PathSegment[] | undefined {
+  const m = /typed (?:patch )?object(?: \([^)]*\))?: (\.[^\s]*?)(?:: element (\d+))?:\s/.exec(message);
+  if (!m?.[1]) return undefined;
+  const text = m[1];
+  const segments: PathSegment[] = [];
+  let node: unknown = obj;
+  const token = /\.([^.[]+)|\[([^\]]*)\]/y;
+  token.lastIndex = 0;
+  while (token.lastIndex < text.length) {
+    const t = token.exec(text);
+    if (!t) break;
+    if (t[1] !== undefined) {
+      segments.push(t[1]);
+      node = isRecord(node) ? node[t[1]] : undefined;
+      continue;
+    }
+    const selector = t[2] ?? '';
+    if (!Array.isArray(node)) break;
+    let index: number;
+    if (/^\d+$/.test(selector)) index = Number(selector);
+    else {
+      // key=value pairs (values JSON-encoded), or "=value" for an element of a set
+      const pairs = selector.split(/,(?=[^,=]*=)/).map((p) => {
+        const eq = p.indexOf('=');
+        const raw = p.slice(eq + 1);
+        let value: unknown = raw;
+        try {
+          value = JSON.parse(raw);
+        } catch {
+          // unquoted: keep as text
+        }
+        return { key: p.slice(0, eq), value };
+      });
+      index = node.findIndex((item: unknown) =>
+        pairs.every(({ key, value }) => (key === '' ? item === value : isRecord(item) && (item[key] === value || String(item[key]) === String(value)))),
+      );
+    }
+    if (index < 0) break;
+    segments.push(index);
+    node = node[index] as unknown;
+  }
+  if (m[2] !== undefined) segments.push(Number(m[2]));
+  return segments;
+}
+
+interface StatusCause {
+  field?: string;
+  message?: string;
+}
+
+function causesOf(err: unknown): StatusCause[] {
+  if (!isRecord(err)) return [];
+  let body: unknown = err.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return [];
+    }
+  }
+  if (!isRecord(body) || !isRecord(body.details) || !Array.isArray(body.details.causes)) return [];
+  return body.details.causes.filter(isRecord).map((c) => ({
+    ...(typeof c.field === 'string' ? { field: c.field } : {}),
+    ...(typeof c.message === 'string' ? { message: c.message } : {}),
+  }));
+}
+
+type DryRunOutcome =
+  /** the object is wrong: report it */
+  | 'invalid'
+  /** the kind is not served (yet) */
+  | 'unserved'
+  /** its namespace does not exist */
+  | 'namespace-missing'
+  /** says nothing about the object */
+  | 'transient';
+
+function classify(err: unknown, namespace: string | undefined): DryRunOutcome {
+  const info = kubeErrorInfo(err);
+  if (info.code === undefined) return info.message.startsWith("Unrecognized API version and kind") ? 'unserved' : 'transient';
+  if (info.code === 404) {
+    if (namespace !== undefined && info.message === `namespaces "${namespace}" not found`) return 'namespace-missing';
+    if (info.reason === undefined) return 'unserved'; // "404 page not found": the group/version is not served
+    return 'invalid';
+  }
+  if ([400, 403, 405, 409, 410, 413, 415, 422].includes(info.code)) return 'invalid';
+  // Server-side apply's schema check answers 500 for a value of the wrong type or an unknown field.
+  if (info.code === 500 && /failed to create typed (patch )?object/.test(info.message)) return 'invalid';
+  return 'transient';
+}
+
+function dryRunProblems(doc: SyncDocument, obj: SyncObject, err: unknown): SyncProblem[] {
+  const causes = causesOf(err).filter((c) => c.message !== undefined);
+  if (causes.length > 0) {
+    const info = kubeErrorInfo(err);
+    const what = `${String(info.code)}${info.reason ? ` ${info.reason}` : ''}`;
+    return causes.map((c) => problemAt(doc, c.field, `${c.message ?? ''} (the API server's dry run: ${what})`));
+  }
+  const described = describeKubeError(err);
+  const path = parseApplyPath(described, obj);
+  return [problemAt(doc, path && path.length > 0 ? path : undefined, `the API server's dry run refused it: ${described}`)];
+}
+
+/** Runs `tasks` with at most `limit` in flight; results in order. */
+async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results = new Array<T>(tasks.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const i = next++;
+      const task = tasks[i];
+      if (task) results[i] = await task();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
+  return results;
+}
+
+/** Objects defined more than once (same group, kind, namespace and name): a problem at each repeat. */
+export function duplicateProblems(documents: readonly SyncDocument[]): SyncProblem[] {
+  const seen = new Map<string, SyncDocument>();
+  const problems: SyncProblem[] = [];
+  for (const doc of documents) {
+    const object = isArgoKind(doc.object) ? (convertArgoObject(doc.object) as SyncObject) : doc.object;
+    const key = refKey(refOf(object));
+    const first = seen.get(key);
+    if (first) problems.push(problemAt(doc, undefined, `${formatRef(refOf(object))} is defined twice: also at ${first.file}:${first.line}`));
+    else seen.set(key, doc);
+  }
+  return problems;
+}
+
+/**
+ * Every problem with the documents, in document order: duplicates, Weir's
+ * validation of its kinds, the server's dry run of the rest. Pass prepared
+ * documents (prepareDocuments) so namespaces are what will be applied.
+ * Never throws for bad input; rethrows dry-run errors that are not about the
+ * object (see the top of this file).
+ */
+export async function validateDocuments(documents: readonly SyncDocument[], dryRun: DryRun, opts: ValidateOptions = {}): Promise<SyncProblem[]> {
+  const definedKinds = kindsDefinedBy(documents);
+  const createdNamespaces = new Set(documents.filter((d) => isNamespace(d.object)).map((d) => d.object.metadata.name));
+
+  const check = async (doc: SyncDocument): Promise<SyncProblem[]> => {
+    const object = isArgoKind(doc.object) ? (convertArgoObject(doc.object) as SyncObject) : doc.object;
+    const validator = object.apiVersion === API_VERSION ? WEIR_VALIDATORS[object.kind] : undefined;
+    if (validator) return validator(object).errors.map((e) => problemAt(doc, e.path, e.message));
+
+    const namespace = object.metadata.namespace;
+    try {
+      await dryRun(object);
+      return [];
+    } catch (err) {
+      const outcome = classify(err, namespace);
+      if (outcome === 'invalid') return dryRunProblems(doc, object, err);
+      if (outcome === 'unserved') {
+        if (definedKinds.has(`${groupOf(object.apiVersion)}/${object.kind}`)) return [];
+        return [problemAt(doc, 'kind', `the API server does not serve ${object.kind} in ${object.apiVersion}: ${describeKubeError(err)}`)];
+      }
+      if (outcome === 'namespace-missing' && namespace !== undefined && createdNamespaces.has(namespace)) {
+        const fallback = opts.fallbackNamespace;
+        if (fallback === undefined || fallback === namespace) return [];
+        const standIn = { ...object, metadata: { ...object.metadata, namespace: fallback } };
+        try {
+          await dryRun(standIn);
+          return [];
+        } catch (again) {
+          const second = classify(again, fallback);
+          if (second === 'invalid') return dryRunProblems(doc, object, again);
+          if (second === 'transient') throw again;
+          return [];
+        }
+      }
+      if (outcome === 'namespace-missing') {
+        return [problemAt(doc, 'metadata.namespace', `namespace ${JSON.stringify(namespace)} does not exist and no Namespace in this revision creates it`)];
+      }
+      throw err;
+    }
+  };
+
+  const results = await pool(
+    documents.map((doc) => () => check(doc)),
+    opts.concurrency ?? 8,
+  );
+  const byDocument = new Map<SyncDocument, SyncProblem[]>();
+  documents.forEach((doc, i) => byDocument.set(doc, results[i] ?? []));
+  for (const problem of duplicateProblems(documents)) {
+    const doc = documents.find((d) => d.file === problem.file && d.index === problem.index);
+    if (doc) byDocument.get(doc)?.unshift(problem);
+  }
+  return documents.flatMap((doc) => byDocument.get(doc) ?? []);
+}
