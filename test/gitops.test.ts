@@ -290,4 +290,42 @@ data: { version: "2" }
       await server.close();
     }
   });
+
+  it('the one-repository install: --git-url, --git-ref and --git-path need no GitSource manifest', async () => {
+    const flagNs = uniqueName('flags');
+    await sb.core.createNamespace({ body: namespace(flagNs) });
+    const w = await workspace('flags');
+    await w.write('deploy/cm.yaml', `apiVersion: v1
+kind: ConfigMap
+metadata: { name: from-flags }
+data: { source: flags }
+`);
+    await w.write('other/ignored.yaml', `apiVersion: v1
+kind: ConfigMap
+metadata: { name: not-in-path }
+`);
+    const sha = await w.commit('flags');
+    const flagged = await startController(sb, {
+      namespace: flagNs,
+      logName: flagNs,
+      args: ['--git-url', w.url, '--git-ref', 'main', '--git-path', 'deploy', '--git-interval', '5s'],
+    });
+    try {
+      const gs = await waitFor(
+        async () => {
+          const s = (await sb.custom.getNamespacedCustomObject({ ...GITSOURCES, namespace: flagNs, name: 'weir-flags' })) as GitSource;
+          return s.status?.lastAppliedRevision === sha ? s : undefined;
+        },
+        { what: 'the weir-flags GitSource applied', timeoutMs: 60_000 },
+      );
+      assert.equal(gs.spec.url, w.url);
+      assert.deepEqual(gs.spec.paths, ['deploy']);
+      const cm = await sb.core.readNamespacedConfigMap({ name: 'from-flags', namespace: flagNs });
+      assert.equal(cm.data?.source, 'flags');
+      await assert.rejects(sb.core.readNamespacedConfigMap({ name: 'not-in-path', namespace: flagNs }), 'files outside --git-path are not applied');
+    } finally {
+      await flagged.stop();
+      await sb.core.deleteNamespace({ name: flagNs }).catch(() => undefined);
+    }
+  });
 });
