@@ -1,0 +1,56 @@
+// The web provider: an HTTP request whose JSON answer (or the part jsonPath
+// selects) is the condition's `result`.
+import axios, { isAxiosError } from 'axios';
+import { JSONPath } from 'jsonpath-plus';
+import { ProviderError } from './prometheus.ts';
+
+export interface WebRequest {
+  url: string;
+  method?: 'GET' | 'POST' | 'PUT';
+  headers?: Record<string, string>;
+  body?: string;
+  jsonPath?: string;
+  timeoutMs?: number;
+}
+
+/** Applies an Argo-style jsonPath ("{$.data.ok}" or "$.data.ok") to a parsed answer. */
+export function selectJsonPath(json: unknown, jsonPath: string | undefined): unknown {
+  if (jsonPath === undefined || jsonPath === '') return json;
+  const path = jsonPath.replace(/^\{(.*)\}$/, '$1');
+  const found: unknown[] = JSONPath<unknown[]>({ path, json: json as object, wrap: true });
+  if (found.length === 0) throw new ProviderError(`jsonPath ${jsonPath} matched nothing`);
+  return found.length === 1 ? found[0] : found;
+}
+
+export async function queryWeb(r: WebRequest, signal?: AbortSignal): Promise<unknown> {
+  const timeout = r.timeoutMs ?? 10_000;
+  const signals = [AbortSignal.timeout(timeout), ...(signal ? [signal] : [])];
+  let status: number;
+  let text: string;
+  try {
+    const res = await axios.request<string>({
+      url: r.url,
+      method: r.method ?? 'GET',
+      headers: r.headers ?? {},
+      data: r.body,
+      timeout,
+      signal: AbortSignal.any(signals),
+      responseType: 'text',
+      transformResponse: (d: unknown) => d,
+      validateStatus: () => true,
+    });
+    status = res.status;
+    text = res.data;
+  } catch (err) {
+    const reason = isAxiosError(err) && (err.code === 'ECONNABORTED' || err.code === 'ERR_CANCELED') ? `timed out after ${timeout} ms` : isAxiosError(err) ? (err.code ?? err.message) : String(err);
+    throw new ProviderError(`${r.method ?? 'GET'} ${new URL(r.url).origin}${new URL(r.url).pathname} failed: ${reason}`, { cause: err });
+  }
+  if (status < 200 || status >= 300) throw new ProviderError(`${r.method ?? 'GET'} ${r.url} answered HTTP ${status}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ProviderError(`${r.url} did not answer JSON (got ${JSON.stringify(text.slice(0, 80))})`);
+  }
+  return selectJsonPath(json, r.jsonPath);
+}
