@@ -7,6 +7,7 @@
 // entry into crds/ plus a kustomization listing them, and crd.test.ts fails
 // when crds/ is not what this module produces.
 import { dump } from 'js-yaml';
+import { AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate } from './analysis.ts';
 import { GROUP, VERSION } from './common.ts';
 import { GitSource } from './gitsource.ts';
 import { Rollout } from './rollout.ts';
@@ -78,8 +79,49 @@ export const GITSOURCE_KIND: CrdKind = {
   ],
 };
 
-/** Every kind `npm run generate` writes, in file order. Add AnalysisTemplate, ... here. */
-export const CRD_KINDS: readonly CrdKind[] = [ROLLOUT_KIND, GITSOURCE_KIND];
+// Short names: Argo Rollouts' CRDs have at, cat and ar, and both may be
+// installed during a migration, so Weir's carry a "w" as "wro" does.
+
+export const ANALYSIS_TEMPLATE_KIND: CrdKind = {
+  kind: 'AnalysisTemplate',
+  plural: 'analysistemplates',
+  singular: 'analysistemplate',
+  shortNames: ['wat'],
+  categories: ['weir'],
+  scope: 'Namespaced',
+  schema: AnalysisTemplate,
+  printerColumns: [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+};
+
+export const CLUSTER_ANALYSIS_TEMPLATE_KIND: CrdKind = {
+  kind: 'ClusterAnalysisTemplate',
+  plural: 'clusteranalysistemplates',
+  singular: 'clusteranalysistemplate',
+  shortNames: ['wcat'],
+  categories: ['weir'],
+  scope: 'Cluster',
+  schema: ClusterAnalysisTemplate,
+  printerColumns: [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+};
+
+export const ANALYSIS_RUN_KIND: CrdKind = {
+  kind: 'AnalysisRun',
+  plural: 'analysisruns',
+  singular: 'analysisrun',
+  shortNames: ['war'],
+  categories: ['weir'],
+  scope: 'Namespaced',
+  schema: AnalysisRun,
+  statusSubresource: true,
+  printerColumns: [
+    { name: 'Status', type: 'string', jsonPath: '.status.phase', description: 'Pending, Running, Successful, Failed, Error or Inconclusive' },
+    { name: 'Message', type: 'string', jsonPath: '.status.message', description: 'Why the run ended as it did', priority: 1 },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+};
+
+/** Every kind `npm run generate` writes, in file order. */
+export const CRD_KINDS: readonly CrdKind[] = [ROLLOUT_KIND, GITSOURCE_KIND, ANALYSIS_TEMPLATE_KIND, CLUSTER_ANALYSIS_TEMPLATE_KIND, ANALYSIS_RUN_KIND];
 
 /** Value validations Kubernetes accepts, copied as they are. */
 const VALUE_KEYWORDS = [

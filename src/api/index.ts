@@ -1,9 +1,11 @@
-// The API (Rollout, GitSource): schemas and types (the one source the validation and the
+// The API (Rollout, GitSource, AnalysisTemplate, ClusterAnalysisTemplate,
+// AnalysisRun): schemas and types (the one source the validation and the
 // CRDs come from), validation, conversion from argoproj.io, the CRDs, and
 // manifest loading with file:line positions.
 export * from './common.ts';
 export * from './rollout.ts';
 export * from './gitsource.ts';
+export * from './analysis.ts';
 export { isValidDuration, parseDuration } from './duration.ts';
 export {
   GATEWAY_API_PLUGIN,
@@ -11,8 +13,16 @@ export {
   UNSUPPORTED_STEP_ACTIONS,
   formatFieldPath,
   parseFieldPath,
+  validateAnalysisRun,
+  validateAnalysisTemplate,
+  validateClusterAnalysisTemplate,
   validateGitSource,
   validateRollout,
+  type AnalysisRunValidationResult,
+  type AnalysisTemplateValidationResult,
+  type ClusterAnalysisTemplateValidationResult,
+  type ConditionChecker,
+  type ConditionProblem,
   type FieldError,
   type GitSourceValidationResult,
   type PathSegment,
@@ -20,6 +30,9 @@ export {
 } from './validate.ts';
 export { ARGO_KINDS, convertArgoObject, convertArgoRollout, isArgoKind, isArgoRollout } from './convert.ts';
 export {
+  ANALYSIS_RUN_KIND,
+  ANALYSIS_TEMPLATE_KIND,
+  CLUSTER_ANALYSIS_TEMPLATE_KIND,
   CRD_KINDS,
   GENERATED_HEADER,
   GITSOURCE_KIND,

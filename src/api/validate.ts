@@ -39,6 +39,16 @@
 import type { TLocalizedValidationError } from 'typebox/error';
 import { Settings } from 'typebox/system';
 import Value from 'typebox/value';
+import {
+  AnalysisRun,
+  AnalysisTemplate,
+  ClusterAnalysisTemplate,
+  JUDGE_DEFAULTS,
+  SUPPORTED_PROVIDERS,
+  UNSUPPORTED_PROVIDERS,
+  hasPlaceholder,
+  scanPlaceholders,
+} from './analysis.ts';
 import { API_VERSION, ARGO_API_VERSION } from './common.ts';
 import { parseDuration } from './duration.ts';
 import { GitSource } from './gitsource.ts';
@@ -1137,3 +1147,465 @@ export function validateGitSource(input: unknown): GitSourceValidationResult {
   }
 }
 
+
+// ---------------------------------------------------------------------------
+// AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun
+//
+// Rules beyond the schema's types (Argo's ValidateMetrics and the analysis
+// controller's checks, unless marked Weir):
+// - apiVersion weir.dev/v1alpha1 or argoproj.io/v1alpha1; metadata as for a
+//   Rollout; unknown fields reported (Weir).
+// - metrics: at least one, names set and unique; exactly one provider each
+//   (Argo's job, datadog, ... not supported by Weir); interval and
+//   initialDelay Go durations (interval above 0: Weir); count, failureLimit,
+//   inconclusiveLimit and consecutiveErrorLimit integers ≥ 0 (or an
+//   {{args.x}} placeholder); with count > 0, count ≥ failureLimit and
+//   count ≥ inconclusiveLimit; count > 1 needs an interval.
+// - conditions: checked by the optional ConditionChecker (Weir); one holding
+//   an {{args.x}} placeholder is checked when the run resolves it.
+// - placeholders: {{args.<name>}} only, naming a declared argument (Weir:
+//   Argo finds an unknown one when the run measures).
+// - prometheus: address an http(s) URL, query set, rangeQuery step a
+//   duration (Weir). web: url an http(s) URL, no body or jsonBody with GET,
+//   not both. judge (Weir): see JudgeProvider.
+// - args: names set and unique, value xor valueFrom, valueFrom with one of
+//   secretKeyRef and fieldRef; an AnalysisRun's args carry a value or a
+//   secretKeyRef.
+// - dryRun and measurementRetention: metricName a regular expression that
+//   matches at least one metric (Argo: "Rule didn't match any metric name(s)").
+
+/** Where a condition does not parse: what is wrong and the position in the source. */
+export interface ConditionProblem {
+  message: string;
+  position: number;
+}
+
+/** Parses a successCondition or failureCondition; undefined when it is valid. */
+export type ConditionChecker = (source: string) => ConditionProblem | undefined;
+
+export interface AnalysisTemplateValidationResult {
+  /** The AnalysisTemplate (nulls dropped), when there are no errors. */
+  analysisTemplate?: AnalysisTemplate;
+  errors: FieldError[];
+}
+
+export interface ClusterAnalysisTemplateValidationResult {
+  /** The ClusterAnalysisTemplate (nulls dropped), when there are no errors. */
+  clusterAnalysisTemplate?: ClusterAnalysisTemplate;
+  errors: FieldError[];
+}
+
+export interface AnalysisRunValidationResult {
+  /** The AnalysisRun (nulls dropped), when there are no errors. */
+  analysisRun?: AnalysisRun;
+  errors: FieldError[];
+}
+
+interface AnalysisContext extends Context {
+  /** Checking an AnalysisRun (resolved arguments) rather than a template. */
+  run: boolean;
+  checkCondition: ConditionChecker | undefined;
+}
+
+const PROVIDER_LIST = joinOr([...SUPPORTED_PROVIDERS]);
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** An int-or-string that must be a whole number ≥ 0: its value, or undefined (absent, a placeholder, or reported). */
+function checkCount(value: unknown, path: PathSegment[], ctx: Context): number | undefined {
+  if (value === undefined) return undefined;
+  let n: number;
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return undefined; // the schema reports it
+    n = value;
+  } else if (typeof value === 'string') {
+    if (hasPlaceholder(value)) return undefined;
+    if (!/^-?[0-9]+$/.test(value.trim())) {
+      ctx.problems.add(path, `must be a whole number or an {{args.<name>}} placeholder (got ${describe(value)})`);
+      return undefined;
+    }
+    n = Number(value.trim());
+  } else {
+    return undefined;
+  }
+  if (n < 0) {
+    ctx.problems.add(path, 'must not be negative');
+    return undefined;
+  }
+  return n;
+}
+
+function checkAnalysisDuration(value: unknown, path: PathSegment[], positive: boolean, ctx: Context): void {
+  if (typeof value !== 'string' || hasPlaceholder(value)) return;
+  const problem = goDurationProblem(value, positive ? 1 : 0, '1ms');
+  if (problem) ctx.problems.add(path, problem);
+}
+
+function checkHttpUrl(value: unknown, path: PathSegment[], ctx: Context): void {
+  if (typeof value !== 'string') return; // the schema reports it
+  if (value.trim() === '') {
+    ctx.problems.add(path, 'must not be empty');
+    return;
+  }
+  if (hasPlaceholder(value)) return;
+  let ok = /^https?:\/\//i.test(value);
+  if (ok) {
+    try {
+      ok = new URL(value).hostname !== '';
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) ctx.problems.add(path, `must be an http:// or https:// URL (got ${describe(value)})`);
+}
+
+function checkNotEmpty(value: unknown, path: PathSegment[], ctx: Context): void {
+  if (typeof value === 'string' && value.trim() === '') ctx.problems.add(path, 'must not be empty');
+}
+
+function checkHeaders(headers: unknown, path: PathSegment[], ctx: Context): void {
+  if (!Array.isArray(headers)) return;
+  headers.forEach((header: unknown, i) => {
+    if (isObj(header)) checkNotEmpty(header.key, [...path, i, 'key'], ctx);
+  });
+}
+
+/** Every string in `value` with its path (for placeholders). */
+function stringsIn(value: unknown, path: PathSegment[], out: [PathSegment[], string][]): void {
+  if (typeof value === 'string') out.push([path, value]);
+  else if (Array.isArray(value)) {
+    value.forEach((item: unknown, i) => {
+      stringsIn(item, [...path, i], out);
+    });
+  }
+  else if (isObj(value)) for (const [key, item] of Object.entries(value)) stringsIn(item, [...path, key], out);
+}
+
+function checkPlaceholders(metric: Obj, path: PathSegment[], args: ReadonlySet<string>, ctx: AnalysisContext): void {
+  const strings: [PathSegment[], string][] = [];
+  stringsIn(metric, path, strings);
+  const declared = args.size === 0 ? 'none' : [...args].join(', ');
+  for (const [at, text] of strings) {
+    const scan = scanPlaceholders(text);
+    for (const p of scan.placeholders) {
+      if (p.arg === undefined) {
+        ctx.problems.add(at, `{{${p.tag}}} is not an argument placeholder: write {{args.<name>}}`);
+      } else if (!args.has(p.arg)) {
+        ctx.problems.add(
+          at,
+          ctx.run
+            ? `refers to {{args.${p.arg}}}, which spec.args does not set (args: ${declared})`
+            : `refers to {{args.${p.arg}}}, which the template does not declare: add it to spec.args (args: ${declared})`,
+        );
+      }
+    }
+    if (scan.unterminated !== undefined) ctx.problems.add(at, `has "{{" at position ${scan.unterminated} without a closing "}}"`);
+  }
+}
+
+function checkCondition(source: unknown, path: PathSegment[], ctx: AnalysisContext): void {
+  if (typeof source !== 'string' || source.trim() === '' || ctx.checkCondition === undefined) return;
+  // Placeholders are replaced by the arguments' values first: the run checks the result.
+  if (hasPlaceholder(source)) return;
+  const problem = ctx.checkCondition(source);
+  if (problem) ctx.problems.add(path, `${problem.message} at position ${problem.position}`);
+}
+
+function checkEffectSize(effect: unknown, path: PathSegment[], ctx: Context): void {
+  if (!isObj(effect)) return;
+  const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const allowedIncrease = num(effect.allowedIncrease);
+  const allowedDecrease = num(effect.allowedDecrease);
+  const criticalIncrease = num(effect.criticalIncrease);
+  const criticalDecrease = num(effect.criticalDecrease);
+  if (allowedIncrease !== undefined && allowedIncrease < 1) {
+    ctx.problems.add([...path, 'allowedIncrease'], `must be at least 1: a ratio of the canary's mean to the baseline's (got ${allowedIncrease})`);
+  }
+  if (allowedDecrease !== undefined && (allowedDecrease <= 0 || allowedDecrease > 1)) {
+    ctx.problems.add([...path, 'allowedDecrease'], `must be above 0 and at most 1: a ratio of the canary's mean to the baseline's (got ${allowedDecrease})`);
+  }
+  const increaseFloor = allowedIncrease !== undefined && allowedIncrease >= 1 ? allowedIncrease : 1;
+  if (criticalIncrease !== undefined && criticalIncrease < increaseFloor) {
+    ctx.problems.add([...path, 'criticalIncrease'], `must be at least allowedIncrease (${increaseFloor}) (got ${criticalIncrease})`);
+  }
+  const decreaseCeiling = allowedDecrease !== undefined && allowedDecrease > 0 && allowedDecrease <= 1 ? allowedDecrease : 1;
+  if (criticalDecrease !== undefined && (criticalDecrease <= 0 || criticalDecrease > decreaseCeiling)) {
+    ctx.problems.add([...path, 'criticalDecrease'], `must be above 0 and at most allowedDecrease (${decreaseCeiling}) (got ${criticalDecrease})`);
+  }
+}
+
+function checkJudgeQuery(query: unknown, path: PathSegment[], ctx: Context): void {
+  if (isObj(query)) checkNotEmpty(query.query, [...path, 'query'], ctx);
+}
+
+function checkJudge(judge: Obj, path: PathSegment[], ctx: AnalysisContext): void {
+  checkHttpUrl(judge.address, [...path, 'address'], ctx);
+  checkHeaders(judge.headers, [...path, 'headers'], ctx);
+  checkAnalysisDuration(judge.window, [...path, 'window'], true, ctx);
+  checkAnalysisDuration(judge.step, [...path, 'step'], true, ctx);
+  const short = judge.baseline !== undefined || judge.canary !== undefined;
+  const list = judge.metrics;
+  if (short && list !== undefined) {
+    ctx.problems.add([...path, 'metrics'], 'must set either baseline and canary (one comparison) or metrics (several), not both');
+  } else if (!short && list === undefined) {
+    ctx.problems.add(path, 'must set baseline and canary (one comparison) or metrics (several)');
+  }
+  if (short) {
+    if (judge.baseline === undefined) ctx.problems.add([...path, 'baseline'], 'required with canary: the query for the stable version');
+    if (judge.canary === undefined) ctx.problems.add([...path, 'canary'], 'required with baseline: the query for the canary');
+    checkJudgeQuery(judge.baseline, [...path, 'baseline'], ctx);
+    checkJudgeQuery(judge.canary, [...path, 'canary'], ctx);
+  } else {
+    for (const key of ['direction', 'effectSize'] as const) {
+      if (judge[key] !== undefined) ctx.problems.add([...path, key], `applies to baseline and canary only: with metrics, set ${key} on each of them`);
+    }
+  }
+  checkEffectSize(judge.effectSize, [...path, 'effectSize'], ctx);
+  if (Array.isArray(list)) {
+    if (list.length === 0) ctx.problems.add([...path, 'metrics'], 'must list at least one comparison');
+    const seen = new Map<string, number>();
+    list.forEach((m: unknown, i) => {
+      if (!isObj(m)) return;
+      const at: PathSegment[] = [...path, 'metrics', i];
+      const name = str(m.name);
+      if (name !== undefined) {
+        if (name.trim() === '') ctx.problems.add([...at, 'name'], 'must not be empty');
+        else {
+          const first = seen.get(name);
+          if (first !== undefined) ctx.problems.add([...at, 'name'], `duplicate comparison name ${JSON.stringify(name)} (also metrics[${first}])`);
+          else seen.set(name, i);
+        }
+      }
+      checkJudgeQuery(m.baseline, [...at, 'baseline'], ctx);
+      checkJudgeQuery(m.canary, [...at, 'canary'], ctx);
+      checkEffectSize(m.effectSize, [...at, 'effectSize'], ctx);
+      if (typeof m.weight === 'number' && !(m.weight > 0)) ctx.problems.add([...at, 'weight'], `must be greater than 0 (got ${m.weight})`);
+    });
+  }
+  const pass = typeof judge.pass === 'number' ? judge.pass : JUDGE_DEFAULTS.pass;
+  if (typeof judge.marginal === 'number' && judge.marginal > pass) {
+    ctx.problems.add([...path, 'marginal'], `must not be greater than pass (${pass}${judge.pass === undefined ? ', the default' : ''})`);
+  } else if (judge.marginal === undefined && pass < JUDGE_DEFAULTS.marginal) {
+    ctx.problems.add([...path, 'pass'], `must not be less than marginal (${JUDGE_DEFAULTS.marginal}, the default): set marginal too`);
+  }
+}
+
+function checkProvider(provider: Obj, path: PathSegment[], ctx: AnalysisContext): void {
+  const set = [...SUPPORTED_PROVIDERS, ...UNSUPPORTED_PROVIDERS].filter((k) => provider[k] !== undefined);
+  for (const name of UNSUPPORTED_PROVIDERS) {
+    if (provider[name] !== undefined) ctx.problems.add([...path, name], `${notSupported(`the ${name} provider is`)}: use ${PROVIDER_LIST}`);
+  }
+  if (set.length === 0) ctx.problems.add(path, `must set one provider: ${PROVIDER_LIST}`);
+  else if (set.length > 1) ctx.problems.add(path, `must set exactly one provider, found ${joinOr(set).replace(/ or /, ' and ')}`);
+
+  const prometheus = provider.prometheus;
+  if (isObj(prometheus)) {
+    const at = [...path, 'prometheus'];
+    checkHttpUrl(prometheus.address, [...at, 'address'], ctx);
+    checkNotEmpty(prometheus.query, [...at, 'query'], ctx);
+    checkHeaders(prometheus.headers, [...at, 'headers'], ctx);
+    const range = prometheus.rangeQuery;
+    if (isObj(range)) {
+      checkNotEmpty(range.start, [...at, 'rangeQuery', 'start'], ctx);
+      checkNotEmpty(range.end, [...at, 'rangeQuery', 'end'], ctx);
+      checkAnalysisDuration(range.step, [...at, 'rangeQuery', 'step'], true, ctx);
+    }
+  }
+  const web = provider.web;
+  if (isObj(web)) {
+    const at = [...path, 'web'];
+    checkHttpUrl(web.url, [...at, 'url'], ctx);
+    checkHeaders(web.headers, [...at, 'headers'], ctx);
+    if (web.method === undefined || web.method === 'GET') {
+      for (const key of ['body', 'jsonBody'] as const) {
+        if (web[key] !== undefined) ctx.problems.add([...at, key], 'must not be set for a GET request: set method to POST or PUT');
+      }
+    } else if (web.body !== undefined && web.jsonBody !== undefined) {
+      ctx.problems.add([...at, 'jsonBody'], 'must set either body or jsonBody, not both');
+    }
+  }
+  const judge = provider.judge;
+  if (isObj(judge)) checkJudge(judge, [...path, 'judge'], ctx);
+}
+
+function checkMetric(metric: Obj, path: PathSegment[], args: ReadonlySet<string>, ctx: AnalysisContext): void {
+  if (isObj(metric.provider)) checkProvider(metric.provider, [...path, 'provider'], ctx);
+  checkAnalysisDuration(metric.interval, [...path, 'interval'], true, ctx);
+  checkAnalysisDuration(metric.initialDelay, [...path, 'initialDelay'], false, ctx);
+  const count = checkCount(metric.count, [...path, 'count'], ctx);
+  const failureLimit = checkCount(metric.failureLimit, [...path, 'failureLimit'], ctx);
+  const inconclusiveLimit = checkCount(metric.inconclusiveLimit, [...path, 'inconclusiveLimit'], ctx);
+  checkCount(metric.consecutiveErrorLimit, [...path, 'consecutiveErrorLimit'], ctx);
+  if (count !== undefined && count > 0) {
+    if (failureLimit !== undefined && failureLimit > count) ctx.problems.add([...path, 'failureLimit'], `must not be greater than count (${count})`);
+    if (inconclusiveLimit !== undefined && inconclusiveLimit > count) ctx.problems.add([...path, 'inconclusiveLimit'], `must not be greater than count (${count})`);
+  }
+  if (count !== undefined && count > 1 && (metric.interval === undefined || metric.interval === '')) {
+    ctx.problems.add([...path, 'interval'], `required when count is greater than 1 (count is ${count}): the time between measurements`);
+  }
+  const judged = isObj(metric.provider) && metric.provider.judge !== undefined;
+  for (const key of ['successCondition', 'failureCondition'] as const) {
+    if (judged && metric[key] !== undefined) {
+      ctx.problems.add([...path, key], 'must not be set with the judge provider: the judge decides by its score (pass and marginal)');
+      continue;
+    }
+    checkCondition(metric[key], [...path, key], ctx);
+  }
+  checkPlaceholders(metric, path, args, ctx);
+}
+
+/** The declared argument names; reports duplicates and malformed arguments. */
+function checkAnalysisArgs(args: unknown, ctx: AnalysisContext): Set<string> {
+  const names = new Set<string>();
+  if (!Array.isArray(args)) return names;
+  const seen = new Map<string, number>();
+  args.forEach((arg: unknown, i) => {
+    if (!isObj(arg)) return;
+    const at: PathSegment[] = ['spec', 'args', i];
+    const name = str(arg.name);
+    if (name !== undefined) {
+      if (name.trim() === '') ctx.problems.add([...at, 'name'], 'must not be empty');
+      else {
+        const first = seen.get(name);
+        if (first !== undefined) ctx.problems.add([...at, 'name'], `duplicate argument ${JSON.stringify(name)} (also args[${first}])`);
+        else seen.set(name, i);
+        names.add(name.trim());
+      }
+    }
+    if (arg.value !== undefined && arg.valueFrom !== undefined) ctx.problems.add(at, 'must set either value or valueFrom, not both');
+    const from = arg.valueFrom;
+    if (isObj(from)) {
+      const sources = ['secretKeyRef', 'fieldRef'].filter((k) => from[k] !== undefined);
+      if (sources.length === 0) ctx.problems.add([...at, 'valueFrom'], 'must set secretKeyRef or fieldRef');
+      if (sources.length > 1) ctx.problems.add([...at, 'valueFrom'], 'must set either secretKeyRef or fieldRef, not both');
+      const secret = from.secretKeyRef;
+      if (isObj(secret)) {
+        if (typeof secret.name === 'string') {
+          const problem = secret.name === '' ? 'must not be empty' : subdomainProblem(secret.name);
+          if (problem) ctx.problems.add([...at, 'valueFrom', 'secretKeyRef', 'name'], problem);
+        }
+        if (typeof secret.key === 'string' && !SECRET_KEY.test(secret.key)) {
+          ctx.problems.add([...at, 'valueFrom', 'secretKeyRef', 'key'], `must be a Secret key: letters, digits, "-", "_" or "." (got ${describe(secret.key)})`);
+        }
+      }
+      const fieldPath = isObj(from.fieldRef) ? str(from.fieldRef.fieldPath) : undefined;
+      if (ctx.run && from.fieldRef !== undefined) {
+        ctx.problems.add([...at, 'valueFrom', 'fieldRef'], "must be resolved: an AnalysisRun's arguments carry a value (or a secretKeyRef, read when measuring)");
+      } else if (fieldPath !== undefined) {
+        const fat = [...at, 'valueFrom', 'fieldRef', 'fieldPath'];
+        if (fieldPath.trim() === '') ctx.problems.add(fat, 'must not be empty');
+        else if (fieldPath.startsWith('metadata') && !/^metadata\.(name|namespace|uid|(labels|annotations)\['[^']+'\])$/.test(fieldPath)) {
+          ctx.problems.add(fat, "must be metadata.name, metadata.namespace, metadata.uid, metadata.labels['<key>'] or metadata.annotations['<key>']");
+        }
+      }
+    } else if (ctx.run && arg.value === undefined) {
+      ctx.problems.add([...at, 'value'], "required: an AnalysisRun's arguments carry their values (or a secretKeyRef)");
+    }
+  });
+  return names;
+}
+
+function checkMetricNameRules(spec: Obj, metricNames: readonly string[], ctx: Context): void {
+  for (const list of ['dryRun', 'measurementRetention'] as const) {
+    const rules = spec[list];
+    if (!Array.isArray(rules)) continue;
+    rules.forEach((rule: unknown, i) => {
+      if (!isObj(rule) || typeof rule.metricName !== 'string') return; // the schema reports it
+      const at = ['spec', list, i, 'metricName'];
+      if (rule.metricName.trim() === '') {
+        ctx.problems.add(at, 'must not be empty');
+        return;
+      }
+      let pattern: RegExp;
+      try {
+        pattern = new RegExp(rule.metricName);
+      } catch (err) {
+        ctx.problems.add(at, `must be a regular expression: ${err instanceof Error ? err.message : String(err)}`);
+        return;
+      }
+      if (!metricNames.some((name) => pattern.test(name))) {
+        ctx.problems.add(at, `matches no metric (metrics: ${metricNames.length === 0 ? 'none' : metricNames.join(', ')})`);
+      }
+    });
+  }
+}
+
+function checkAnalysisSpec(spec: Obj, ctx: AnalysisContext): void {
+  const args = checkAnalysisArgs(spec.args, ctx);
+  const metricNames: string[] = [];
+  const metrics = spec.metrics;
+  if (Array.isArray(metrics)) {
+    if (metrics.length === 0) ctx.problems.add(['spec', 'metrics'], 'must list at least one metric');
+    const seen = new Map<string, number>();
+    metrics.forEach((metric: unknown, i) => {
+      if (!isObj(metric)) return;
+      const at: PathSegment[] = ['spec', 'metrics', i];
+      const name = str(metric.name);
+      if (name !== undefined) {
+        if (name.trim() === '') ctx.problems.add([...at, 'name'], 'must not be empty');
+        else {
+          const first = seen.get(name);
+          if (first !== undefined) ctx.problems.add([...at, 'name'], `duplicate metric name ${JSON.stringify(name)} (also metrics[${first}])`);
+          else seen.set(name, i);
+          metricNames.push(name);
+        }
+      }
+      checkMetric(metric, at, args, ctx);
+    });
+  }
+  checkMetricNameRules(spec, metricNames, ctx);
+}
+
+function validateAnalysisKind(input: unknown, schema: unknown, run: boolean, checkConditionSource: ConditionChecker | undefined): { value?: Obj; errors: FieldError[] } {
+  const problems = new Problems();
+  try {
+    if (!isObj(input)) {
+      problems.add([], `must be a Kubernetes object: a mapping with apiVersion, kind, metadata and spec (got ${describe(input)})`);
+      return { errors: problems.errors };
+    }
+    const dropped = new Set<string>();
+    const value = dropNulls(input, [], dropped, new Set()) as Obj;
+    const ctx: AnalysisContext = { problems, dropped, run, checkCondition: checkConditionSource };
+    const apiVersion = value.apiVersion;
+    if (typeof apiVersion === 'string' && apiVersion !== API_VERSION && apiVersion !== ARGO_API_VERSION) {
+      problems.add(['apiVersion'], `must be ${API_VERSION} (or ${ARGO_API_VERSION}, which Weir reads as ${API_VERSION}); got ${JSON.stringify(apiVersion)}`);
+    }
+    schemaErrors(schema, value, [], problems);
+    unknownFields(schema, value, [], problems, new Set(['status']));
+    checkMetadata(value.metadata, ctx);
+    if (isObj(value.spec)) checkAnalysisSpec(value.spec, ctx);
+    if (problems.errors.length === 0) return { value, errors: [] };
+    return { errors: problems.errors };
+  } catch (err) {
+    if (err instanceof CycleError) problems.add(err.path, 'refers to itself (a YAML alias cycle?)');
+    else problems.add([], `could not be validated: ${err instanceof Error ? err.message : String(err)}`);
+    return { errors: problems.errors };
+  }
+}
+
+/**
+ * Validates an AnalysisTemplate (`weir.dev/v1alpha1`, or `argoproj.io/v1alpha1`
+ * checked the same way). `checkCondition`, when given, parses each
+ * successCondition and failureCondition; its problems are reported as
+ * `spec.metrics[0].successCondition: <message> at position <n>`. Returns every
+ * problem found; `analysisTemplate` only when there are none. Never throws.
+ */
+export function validateAnalysisTemplate(input: unknown, checkCondition?: ConditionChecker): AnalysisTemplateValidationResult {
+  const { value, errors } = validateAnalysisKind(input, AnalysisTemplate, false, checkCondition);
+  return value ? { analysisTemplate: value as unknown as AnalysisTemplate, errors } : { errors };
+}
+
+/** Validates a ClusterAnalysisTemplate, as validateAnalysisTemplate does an AnalysisTemplate. */
+export function validateClusterAnalysisTemplate(input: unknown, checkCondition?: ConditionChecker): ClusterAnalysisTemplateValidationResult {
+  const { value, errors } = validateAnalysisKind(input, ClusterAnalysisTemplate, false, checkCondition);
+  return value ? { clusterAnalysisTemplate: value as unknown as ClusterAnalysisTemplate, errors } : { errors };
+}
+
+/**
+ * Validates an AnalysisRun: its spec as a template's, with every argument
+ * resolved (a value, or a secretKeyRef read when measuring), and its status
+ * against the schema. Never throws.
+ */
+export function validateAnalysisRun(input: unknown, checkCondition?: ConditionChecker): AnalysisRunValidationResult {
+  const { value, errors } = validateAnalysisKind(input, AnalysisRun, true, checkCondition);
+  return value ? { analysisRun: value as unknown as AnalysisRun, errors } : { errors };
+}

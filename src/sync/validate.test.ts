@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SyncObject } from './types.ts';
+import type { SyncDocument, SyncObject } from './types.ts';
 import { docs, kubeError, notServed } from './testkit.ts';
 import { duplicateProblems, parseApplyPath, validateDocuments, type DryRun } from './validate.ts';
 
@@ -223,5 +223,33 @@ describe('parseApplyPath', () => {
 
   it('is undefined for other messages', () => {
     assert.equal(parseApplyPath('Service "x" is invalid', obj), undefined);
+  });
+});
+
+describe('validateDocuments: analysis kinds', () => {
+  it('checks an AnalysisTemplate with Weir’s schema, conditions included, without a dry run', async () => {
+    const doc: SyncDocument = {
+      file: 'analysis.yaml',
+      index: 0,
+      line: 1,
+      lines: new Map(),
+      object: {
+        apiVersion: 'weir.dev/v1alpha1',
+        kind: 'AnalysisTemplate',
+        metadata: { name: 'success-rate', namespace: 'ns' },
+        spec: { metrics: [{ name: 'rate', successCondition: 'result[0] >= ', provider: { prometheus: { address: 'http://p:9090', query: 'up' } } }] },
+      },
+    };
+    let dryRuns = 0;
+    const problems = await validateDocuments([doc], () => {
+      dryRuns++;
+      return Promise.resolve();
+    });
+    assert.equal(dryRuns, 0);
+    assert.equal(problems.length, 1);
+    const [problem] = problems;
+    assert.ok(problem);
+    assert.equal(problem.field, 'spec.metrics[0].successCondition');
+    assert.match(problem.message, /at position 13/);
   });
 });

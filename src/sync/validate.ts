@@ -21,7 +21,17 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION } from '../api/common.ts';
 import { convertArgoObject, isArgoKind } from '../api/convert.ts';
 import { lineOf } from '../api/manifests.ts';
-import { formatFieldPath, validateGitSource, validateRollout, type FieldError, type PathSegment } from '../api/validate.ts';
+import { checkCondition } from '../analysis/conditions.ts';
+import {
+  formatFieldPath,
+  validateAnalysisRun,
+  validateAnalysisTemplate,
+  validateClusterAnalysisTemplate,
+  validateGitSource,
+  validateRollout,
+  type FieldError,
+  type PathSegment,
+} from '../api/validate.ts';
 import type { ApplyOptions } from '../cluster/apply.ts';
 import { describeKubeError, kubeErrorInfo } from '../cluster/errors.ts';
 import { isNamespace, kindsDefinedBy } from './prepare.ts';
@@ -51,6 +61,9 @@ export function serverDryRun(applier: { apply(obj: KubernetesObject, opts: Apply
 const WEIR_VALIDATORS: Readonly<Record<string, (obj: unknown) => { errors: FieldError[] }>> = {
   Rollout: validateRollout,
   GitSource: validateGitSource,
+  AnalysisTemplate: (obj) => validateAnalysisTemplate(obj, checkCondition),
+  ClusterAnalysisTemplate: (obj) => validateClusterAnalysisTemplate(obj, checkCondition),
+  AnalysisRun: (obj) => validateAnalysisRun(obj, checkCondition),
 };
 
 function problemAt(doc: SyncDocument, field: string | readonly PathSegment[] | undefined, message: string): SyncProblem {
