@@ -4,6 +4,7 @@
 // and option validation built in, and no dependencies of its own.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerAnalyzeCommand } from './analyze-command.ts';
 import { registerControllerCommand } from './controller-command.ts';
 import { registerHistoryCommand } from './history-command.ts';
 import { registerLintCommand } from './lint-command.ts';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerControllerCommand(program, pkg.version);
   registerRolloutCommands(program);
   registerHistoryCommand(program);
+  registerAnalyzeCommand(program);
   registerLintCommand(program);
   registerSandboxCommands(program);
   return program;
