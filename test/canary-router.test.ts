@@ -7,63 +7,50 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { POD_TEMPLATE_HASH_LABEL } from '../src/engine/types.ts';
 import { waitFor } from '../src/util/wait.ts';
-import { startController, type ControllerProcess } from './support/controller.ts';
-import { namespace } from './support/demo-app.ts';
-import { ROLLOUTS, createRolloutNetworking, getRollout, demoRollout, installCrds, recordRouteWeights, routeWeights, setImage, waitForRollout, weir } from './support/rollouts.ts';
-import { testSandbox, uniqueName, type TestSandbox } from './support/sandbox.ts';
+import { useControllerNamespace } from './support/controller.ts';
+import { ROLLOUTS, createRolloutNetworking, getRollout, demoRollout, recordRouteWeights, routeWeights, setImage, waitForRollout, weir } from './support/rollouts.ts';
 
 describe('canary with an HTTPRoute', () => {
-  let sb: TestSandbox;
-  let controller: ControllerProcess;
-  const ns = uniqueName('canary');
+  const cx = useControllerNamespace('canary');
+  const ns = cx.ns;
   const name = 'demo';
   const steps = [{ setWeight: 20 }, { pause: { duration: 5 } }, { setWeight: 50 }, { pause: {} }, { setWeight: 100 }];
 
-  before(async () => {
-    sb = await testSandbox();
-    await installCrds(sb);
-    await sb.core.createNamespace({ body: namespace(ns) });
-    controller = await startController(sb, { namespace: ns, logName: ns });
-  });
-  after(async () => {
-    await controller.stop();
-    await sb.core.deleteNamespace({ name: ns }).catch(() => undefined);
-  });
 
   it('first apply becomes Healthy with no steps run', async () => {
-    await createRolloutNetworking(sb, { name, namespace: ns, router: true, trafficRate: 200 });
-    await sb.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, body: demoRollout({ name, namespace: ns, replicas: 5, steps, router: true, scaleDownDelaySeconds: 5 }) });
-    const r = await waitForRollout(sb, ns, name, 'Healthy', (s) => s.phase === 'Healthy' && s.availableReplicas === 5);
+    await createRolloutNetworking(cx.sb, { name, namespace: ns, router: true, trafficRate: 200 });
+    await cx.sb.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, body: demoRollout({ name, namespace: ns, replicas: 5, steps, router: true, scaleDownDelaySeconds: 5 }) });
+    const r = await waitForRollout(cx.sb, ns, name, 'Healthy', (s) => s.phase === 'Healthy' && s.availableReplicas === 5);
     assert.equal(r.status?.currentStepIndex, steps.length, 'all steps counted as done: none ran');
     assert.equal(r.status.stableRS, r.status.currentPodHash);
-    const rss = (await sb.apps.listNamespacedReplicaSet({ namespace: ns })).items;
+    const rss = (await cx.sb.apps.listNamespacedReplicaSet({ namespace: ns })).items;
     assert.equal(rss.length, 1);
-    assert.deepEqual(await routeWeights(sb, ns, name), { [`${name}-stable`]: 100, [`${name}-canary`]: 0 });
-    const stable = await sb.core.readNamespacedService({ name: `${name}-stable`, namespace: ns });
+    assert.deepEqual(await routeWeights(cx.sb, ns, name), { [`${name}-stable`]: 100, [`${name}-canary`]: 0 });
+    const stable = await cx.sb.core.readNamespacedService({ name: `${name}-stable`, namespace: ns });
     assert.equal(stable.spec?.selector?.[POD_TEMPLATE_HASH_LABEL], r.status.stableRS);
   });
 
   it('an image change runs the steps; the split follows in Prometheus; promote finishes it', async () => {
-    const before = await waitForRollout(sb, ns, name, 'Healthy', (s) => s.phase === 'Healthy');
+    const before = await waitForRollout(cx.sb, ns, name, 'Healthy', (s) => s.phase === 'Healthy');
     const oldHash = before.status?.stableRS ?? '';
-    const history = await recordRouteWeights(sb, ns, name, `${name}-canary`);
+    const history = await recordRouteWeights(cx.sb, ns, name, `${name}-canary`);
     const watchOutput: string[] = [];
-    const getWatch = spawn(process.execPath, ['bin/weir.js', 'get', 'rollout', name, '-n', ns, '--watch', '--kubeconfig', sb.state.kubeconfig], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const getWatch = spawn(process.execPath, ['bin/weir.js', 'get', 'rollout', name, '-n', ns, '--watch', '--kubeconfig', cx.sb.state.kubeconfig], { stdio: ['ignore', 'pipe', 'pipe'] });
     getWatch.stdout.on('data', (c: Buffer) => watchOutput.push(c.toString()));
     try {
-      await setImage(sb, ns, name, 'v2');
-      const paused = await waitForRollout(sb, ns, name, 'paused at the indefinite pause (step 3)', (s) => s.currentStepIndex === 3 && s.phase === 'Paused');
+      await setImage(cx.sb, ns, name, 'v2');
+      const paused = await waitForRollout(cx.sb, ns, name, 'paused at the indefinite pause (step 3)', (s) => s.currentStepIndex === 3 && s.phase === 'Paused');
       const newHash = paused.status?.currentPodHash ?? '';
       assert.notEqual(newHash, oldHash);
-      assert.deepEqual(await routeWeights(sb, ns, name), { [`${name}-stable`]: 50, [`${name}-canary`]: 50 });
+      assert.deepEqual(await routeWeights(cx.sb, ns, name), { [`${name}-stable`]: 50, [`${name}-canary`]: 50 });
       assert.deepEqual(history.weights.filter((w) => w !== 0), [20, 50], 'the route went 20 then 50');
 
       // The traffic generator's split follows the route: count requests per pod-template hash.
       const counts = async (): Promise<Record<string, number>> => {
-        const samples = await sb.promQuery(`sum by (rollouts_pod_template_hash) (http_requests_total{namespace="${ns}"})`);
+        const samples = await cx.sb.promQuery(`sum by (rollouts_pod_template_hash) (http_requests_total{namespace="${ns}"})`);
         return Object.fromEntries(samples.map((s) => [s.metric.rollouts_pod_template_hash ?? '', s.value]));
       };
       const start = await waitFor(async () => { const c = await counts(); return (c[newHash] ?? 0) > 0 ? c : undefined; }, { what: 'canary requests counted', timeoutMs: 30_000 });
@@ -82,17 +69,17 @@ describe('canary with an HTTPRoute', () => {
       assert.ok(Math.abs(share - 0.5) < 0.08, `canary share ${share.toFixed(3)} follows the weight 50`);
 
       // Still paused: an indefinite pause waits for promote.
-      assert.equal((await waitForRollout(sb, ns, name, 'still paused', (s) => s.phase === 'Paused')).status?.currentStepIndex, 3);
-      assert.match(await weir(sb, ['promote', name, '-n', ns]), /promoted/);
-      const done = await waitForRollout(sb, ns, name, 'Healthy on the new version', (s) => s.phase === 'Healthy' && s.stableRS === newHash && s.availableReplicas === 5);
+      assert.equal((await waitForRollout(cx.sb, ns, name, 'still paused', (s) => s.phase === 'Paused')).status?.currentStepIndex, 3);
+      assert.match(await weir(cx.sb, ['promote', name, '-n', ns]), /promoted/);
+      const done = await waitForRollout(cx.sb, ns, name, 'Healthy on the new version', (s) => s.phase === 'Healthy' && s.stableRS === newHash && s.availableReplicas === 5);
       assert.equal(done.status?.currentStepIndex, steps.length);
       assert.ok(history.weights.includes(100) || history.weights.at(-1) === 0);
-      const stableSvc = await sb.core.readNamespacedService({ name: `${name}-stable`, namespace: ns });
+      const stableSvc = await cx.sb.core.readNamespacedService({ name: `${name}-stable`, namespace: ns });
       assert.equal(stableSvc.spec?.selector?.[POD_TEMPLATE_HASH_LABEL], newHash, 'the stable Service points at the new pods');
 
       // The old ReplicaSet is scaled down after scaleDownDelaySeconds (5 s).
       await waitFor(
-        async () => (await sb.apps.readNamespacedReplicaSet({ name: `${name}-${oldHash}`, namespace: ns })).spec?.replicas === 0,
+        async () => (await cx.sb.apps.readNamespacedReplicaSet({ name: `${name}-${oldHash}`, namespace: ns })).spec?.replicas === 0,
         { what: 'the old ReplicaSet scaled to 0 after the delay', timeoutMs: 30_000 },
       );
       for (const w of history.weights) assert.ok([0, 20, 50, 100].includes(w), `weight ${w} is one of the declared steps`);
@@ -108,23 +95,23 @@ describe('canary with an HTTPRoute', () => {
   });
 
   it('abort sends all traffic back to stable at once and reports Degraded; retry runs the steps again', async () => {
-    const before = await waitForRollout(sb, ns, name, 'Healthy', (s) => s.phase === 'Healthy');
-    await setImage(sb, ns, name, 'v3');
-    await waitForRollout(sb, ns, name, 'paused at 50%', (s) => s.currentStepIndex === 3 && s.phase === 'Paused' && s.currentPodHash !== before.status?.stableRS);
-    assert.deepEqual(await routeWeights(sb, ns, name), { [`${name}-stable`]: 50, [`${name}-canary`]: 50 });
-    assert.match(await weir(sb, ['abort', name, '-n', ns]), /aborted/);
-    const aborted = await waitForRollout(sb, ns, name, 'Degraded', (s) => s.phase === 'Degraded');
+    const before = await waitForRollout(cx.sb, ns, name, 'Healthy', (s) => s.phase === 'Healthy');
+    await setImage(cx.sb, ns, name, 'v3');
+    await waitForRollout(cx.sb, ns, name, 'paused at 50%', (s) => s.currentStepIndex === 3 && s.phase === 'Paused' && s.currentPodHash !== before.status?.stableRS);
+    assert.deepEqual(await routeWeights(cx.sb, ns, name), { [`${name}-stable`]: 50, [`${name}-canary`]: 50 });
+    assert.match(await weir(cx.sb, ['abort', name, '-n', ns]), /aborted/);
+    const aborted = await waitForRollout(cx.sb, ns, name, 'Degraded', (s) => s.phase === 'Degraded');
     assert.match(aborted.status?.message ?? '', /abort/i);
-    assert.deepEqual(await routeWeights(sb, ns, name), { [`${name}-stable`]: 100, [`${name}-canary`]: 0 }, 'all traffic on stable');
+    assert.deepEqual(await routeWeights(cx.sb, ns, name), { [`${name}-stable`]: 100, [`${name}-canary`]: 0 }, 'all traffic on stable');
     assert.equal(aborted.status?.stableRS, before.status?.stableRS);
-    await weir(sb, ['retry', name, '-n', ns]);
-    await waitForRollout(sb, ns, name, 'steps again after retry', (s) => s.abort !== true && s.currentStepIndex === 3 && s.phase === 'Paused');
-    assert.deepEqual(await routeWeights(sb, ns, name), { [`${name}-stable`]: 50, [`${name}-canary`]: 50 });
+    await weir(cx.sb, ['retry', name, '-n', ns]);
+    await waitForRollout(cx.sb, ns, name, 'steps again after retry', (s) => s.abort !== true && s.currentStepIndex === 3 && s.phase === 'Paused');
+    assert.deepEqual(await routeWeights(cx.sb, ns, name), { [`${name}-stable`]: 50, [`${name}-canary`]: 50 });
   });
 
   it('serves /metrics, /healthz and /readyz, and records an Event for each transition', async () => {
     const get = async (path: string): Promise<{ status: number; body: string }> => {
-      const res = await fetch(`${controller.url}${path}`);
+      const res = await fetch(`${cx.controller.url}${path}`);
       return { status: res.status, body: await res.text() };
     };
     assert.equal((await get('/healthz')).status, 200);
@@ -135,7 +122,7 @@ describe('canary with an HTTPRoute', () => {
     assert.match(metrics, /weir_reconcile_duration_seconds_count\{kind="Rollout",result="success"\} [1-9]/);
     assert.match(metrics, /weir_info\{version="[^"]+",node="v24/);
 
-    const reasons = new Set((await sb.core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.involvedObject.kind === 'Rollout').map((e) => e.reason));
+    const reasons = new Set((await cx.sb.core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.involvedObject.kind === 'Rollout').map((e) => e.reason));
     for (const reason of ['StepCompleted', 'RolloutPaused', 'RolloutAborted', 'RolloutCompleted']) assert.ok(reasons.has(reason), `an Event ${reason} (saw ${[...reasons].join(', ')})`);
   });
 
@@ -143,14 +130,14 @@ describe('canary with an HTTPRoute', () => {
     const dir = await mkdtemp(join(tmpdir(), 'weir-plugin-'));
     try {
       await symlink(resolve('bin/weir.js'), join(dir, 'kubectl-weir'));
-      const env = { ...process.env, PATH: `${dir}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`, KUBECONFIG: sb.state.kubeconfig };
+      const env = { ...process.env, PATH: `${dir}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`, KUBECONFIG: cx.sb.state.kubeconfig };
       const out = await new Promise<string>((res, rej) => {
-        execFile(sb.state.kubectl, ['weir', 'list', 'rollouts', '-n', ns], { env }, (err, stdout, stderr) => {
+        execFile(cx.sb.state.kubectl, ['weir', 'list', 'rollouts', '-n', ns], { env }, (err, stdout, stderr) => {
           if (err) rej(new Error(stderr));
           else res(stdout);
         });
       });
-      const phase = (await getRollout(sb, ns, name)).status?.phase ?? '';
+      const phase = (await getRollout(cx.sb, ns, name)).status?.phase ?? '';
       assert.match(out, new RegExp(`^${name}\\s+Canary\\s+${phase}\\s`, 'm'));
     } finally {
       await rm(dir, { recursive: true, force: true });

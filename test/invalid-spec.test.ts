@@ -1,39 +1,26 @@
 // An invalid Rollout gets InvalidSpec naming the field, the running version
 // is untouched, and fixing the spec resumes normal operation.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { startController, type ControllerProcess } from './support/controller.ts';
-import { namespace } from './support/demo-app.ts';
-import { ROLLOUTS, createRolloutNetworking, demoRollout, installCrds, setImage, waitForRollout } from './support/rollouts.ts';
-import { testSandbox, uniqueName, type TestSandbox } from './support/sandbox.ts';
+import { useControllerNamespace } from './support/controller.ts';
+import { ROLLOUTS, createRolloutNetworking, demoRollout, setImage, waitForRollout } from './support/rollouts.ts';
 
 describe('invalid Rollout', () => {
-  let sb: TestSandbox;
-  let controller: ControllerProcess;
-  const ns = uniqueName('invalid');
+  const cx = useControllerNamespace('invalid');
+  const ns = cx.ns;
   const name = 'demo';
 
-  before(async () => {
-    sb = await testSandbox();
-    await installCrds(sb);
-    await sb.core.createNamespace({ body: namespace(ns) });
-    controller = await startController(sb, { namespace: ns, logName: ns });
-  });
-  after(async () => {
-    await controller.stop();
-    await sb.core.deleteNamespace({ name: ns }).catch(() => undefined);
-  });
 
   it('setWeight 150 gets InvalidSpec naming the field; the running version is untouched; a fix resumes', async () => {
-    await createRolloutNetworking(sb, { name, namespace: ns, router: false });
-    await sb.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, body: demoRollout({ name, namespace: ns, replicas: 3, steps: [{ setWeight: 50 }, { pause: {} }] }) });
-    const healthy = await waitForRollout(sb, ns, name, 'Healthy', (s) => s.phase === 'Healthy' && s.availableReplicas === 3);
-    const rsBefore = (await sb.apps.listNamespacedReplicaSet({ namespace: ns })).items.map((rs) => `${rs.metadata?.name ?? ''}=${rs.spec?.replicas ?? 0}`);
+    await createRolloutNetworking(cx.sb, { name, namespace: ns, router: false });
+    await cx.sb.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, body: demoRollout({ name, namespace: ns, replicas: 3, steps: [{ setWeight: 50 }, { pause: {} }] }) });
+    const healthy = await waitForRollout(cx.sb, ns, name, 'Healthy', (s) => s.phase === 'Healthy' && s.availableReplicas === 3);
+    const rsBefore = (await cx.sb.apps.listNamespacedReplicaSet({ namespace: ns })).items.map((rs) => `${rs.metadata?.name ?? ''}=${rs.spec?.replicas ?? 0}`);
 
     // A bad step and a new image in the same change: nothing of it may run.
     const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
-    await sb.custom.patchNamespacedCustomObject(
+    await cx.sb.custom.patchNamespacedCustomObject(
       {
         ...ROLLOUTS,
         namespace: ns,
@@ -45,22 +32,22 @@ describe('invalid Rollout', () => {
       },
       jsonPatch,
     );
-    const invalid = await waitForRollout(sb, ns, name, 'InvalidSpec', (s) => s.conditions?.some((c) => c.type === 'InvalidSpec' && c.status === 'True') ?? false);
+    const invalid = await waitForRollout(cx.sb, ns, name, 'InvalidSpec', (s) => s.conditions?.some((c) => c.type === 'InvalidSpec' && c.status === 'True') ?? false);
     const condition = invalid.status?.conditions?.find((c) => c.type === 'InvalidSpec');
     assert.match(condition?.message ?? '', /spec\.strategy\.canary\.steps\[0\]\.setWeight/);
     assert.equal(invalid.status?.phase, 'Degraded');
     assert.equal(invalid.status.stableRS, healthy.status?.stableRS);
-    const rsAfter = (await sb.apps.listNamespacedReplicaSet({ namespace: ns })).items.map((rs) => `${rs.metadata?.name ?? ''}=${rs.spec?.replicas ?? 0}`);
+    const rsAfter = (await cx.sb.apps.listNamespacedReplicaSet({ namespace: ns })).items.map((rs) => `${rs.metadata?.name ?? ''}=${rs.spec?.replicas ?? 0}`);
     assert.deepEqual(rsAfter, rsBefore, 'no ReplicaSet created or scaled');
-    const events = (await sb.core.listNamespacedEvent({ namespace: ns })).items;
+    const events = (await cx.sb.core.listNamespacedEvent({ namespace: ns })).items;
     assert.ok(events.some((e) => e.reason === 'InvalidSpec' && (e.message ?? '').includes('setWeight')), 'an InvalidSpec Event names the field');
 
-    await sb.custom.patchNamespacedCustomObject(
+    await cx.sb.custom.patchNamespacedCustomObject(
       { ...ROLLOUTS, namespace: ns, name, body: [{ op: 'replace', path: '/spec/strategy/canary/steps/0/setWeight', value: 50 }] },
       jsonPatch,
     );
-    const resumed = await waitForRollout(sb, ns, name, 'the fixed spec rolls out', (s) => s.currentStepIndex === 1 && s.phase === 'Paused');
+    const resumed = await waitForRollout(cx.sb, ns, name, 'the fixed spec rolls out', (s) => s.currentStepIndex === 1 && s.phase === 'Paused');
     assert.ok(!resumed.status?.conditions?.some((c) => c.type === 'InvalidSpec'), 'InvalidSpec is gone');
-    await setImage(sb, ns, name, 'v2');
+    await setImage(cx.sb, ns, name, 'v2');
   });
 });

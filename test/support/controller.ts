@@ -5,7 +5,10 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '../../src/util/wait.ts';
-import type { TestSandbox } from './sandbox.ts';
+import { after, before } from 'node:test';
+import { namespace } from './demo-app.ts';
+import { installCrds } from './rollouts.ts';
+import { testSandbox, uniqueName, type TestSandbox } from './sandbox.ts';
 
 export interface ControllerProcess {
   child: ChildProcess;
@@ -53,6 +56,44 @@ export async function startController(sb: TestSandbox, opts: { namespace: string
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
       log.end();
+    },
+  };
+}
+
+export interface ControllerNamespace {
+  readonly ns: string;
+  readonly sb: TestSandbox;
+  readonly controller: ControllerProcess;
+}
+
+/**
+ * For a describe block: before its tests, a fresh namespace on the test
+ * sandbox, Weir's CRDs installed, and a controller process watching that
+ * namespace; after them, the controller stopped and the namespace deleted.
+ */
+export function useControllerNamespace(prefix: string, opts: { args?: string[] } = {}): ControllerNamespace {
+  const ns = uniqueName(prefix);
+  let sandbox: TestSandbox | undefined;
+  let proc: ControllerProcess | undefined;
+  before(async () => {
+    sandbox = await testSandbox();
+    await installCrds(sandbox);
+    await sandbox.core.createNamespace({ body: namespace(ns) });
+    proc = await startController(sandbox, { namespace: ns, logName: ns, ...(opts.args ? { args: opts.args } : {}) });
+  });
+  after(async () => {
+    await proc?.stop();
+    await sandbox?.core.deleteNamespace({ name: ns }).catch(() => undefined);
+  });
+  return {
+    ns,
+    get sb(): TestSandbox {
+      if (!sandbox) throw new Error('the test sandbox is not ready: use it inside a test');
+      return sandbox;
+    },
+    get controller(): ControllerProcess {
+      if (!proc) throw new Error('the controller is not started: use it inside a test');
+      return proc;
     },
   };
 }
