@@ -1,10 +1,11 @@
-// Runs the controller process: the Rollout and GitSource controllers and the
+// Runs the controller process: the Rollout, GitSource and AnalysisRun controllers and the
 // HTTP server (/metrics, /healthz, /readyz, /hooks/git), until SIGTERM/SIGINT.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ObjectApplier } from '../cluster/apply.ts';
 import { gitWebhookHandler, normalizeRepoUrl } from '../server/git-webhook.ts';
 import { startHttpServer } from '../server/http-server.ts';
 import { createLogger } from '../util/log.ts';
+import { AnalysisRunController } from './analysisrun-controller.ts';
 import { GitSourceController } from './gitsource-controller.ts';
 import { ControllerMetrics } from './metrics.ts';
 import { RolloutController } from './rollout-controller.ts';
@@ -56,12 +57,13 @@ export async function runController(config: ControllerConfig): Promise<void> {
   const namespace = config.namespace ? { namespace: config.namespace } : {};
   const rollouts = new RolloutController({ kubeConfig: config.kubeConfig, logger, metrics, workers: config.workers, ...namespace });
   const sources = new GitSourceController({ kubeConfig: config.kubeConfig, logger, registry: metrics.registry, cacheDir: config.cacheDir, ...namespace });
+  const analysisRuns = new AnalysisRunController({ kubeConfig: config.kubeConfig, logger, ...namespace });
   const { host, port } = parseListen(config.listen);
   const server = await startHttpServer({
     host,
     port,
     registry: metrics.registry,
-    ready: () => rollouts.ready && sources.ready,
+    ready: () => rollouts.ready && sources.ready && analysisRuns.ready,
     routes: {
       '/hooks/git': gitWebhookHandler({
         secret: config.webhookSecret,
@@ -78,7 +80,7 @@ export async function runController(config: ControllerConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    await Promise.all([rollouts.stop(), sources.stop()]);
+    await Promise.all([rollouts.stop(), sources.stop(), analysisRuns.stop()]);
     await server.close();
     process.exit(0);
   };
@@ -88,5 +90,5 @@ export async function runController(config: ControllerConfig): Promise<void> {
     await ObjectApplier.forConfig(config.kubeConfig).apply(flagSourceObject(config.flagSource), { fieldManager: 'weir-flags', force: true });
     logger.info({ url: config.flagSource.url, ref: config.flagSource.ref, paths: config.flagSource.paths }, 'GitSource from flags');
   }
-  await Promise.all([rollouts.start(), sources.start()]);
+  await Promise.all([rollouts.start(), sources.start(), analysisRuns.start()]);
 }

@@ -17,7 +17,7 @@ export async function installCrds(sb: TestSandbox): Promise<void> {
   const docs: KubernetesObject[] = [];
   for (const f of files) docs.push(...(loadAll(await readFile(new URL(f, dir), 'utf8')) as KubernetesObject[]));
   await applyAll(sb.kc, docs);
-  for (const plural of ['rollouts', 'gitsources']) {
+  for (const plural of ['rollouts', 'gitsources', 'analysistemplates', 'analysisruns']) {
     await waitFor(
       async () => {
         const list = (await sb.custom.listNamespacedCustomObject({ group: 'weir.dev', version: 'v1alpha1', plural, namespace: 'default' })) as { items?: unknown[] };

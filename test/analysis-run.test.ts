@@ -1,0 +1,103 @@
+// AnalysisRuns measured by the controller against the sandbox's Prometheus:
+// a healthy app's run succeeds after its count of measurements; a run on an
+// app with 30% errors fails on the failureLimit+1-th failed measurement; a
+// Prometheus that cannot be reached gives Error measurements and, past
+// consecutiveErrorLimit, an Error run.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import type { AnalysisRun } from '../src/api/analysis.ts';
+import { waitFor } from '../src/util/wait.ts';
+import { useControllerNamespace } from './support/controller.ts';
+import { demoDeployment, demoService } from './support/demo-app.ts';
+
+const RUNS = { group: 'weir.dev', version: 'v1alpha1', plural: 'analysisruns' } as const;
+
+describe('AnalysisRuns', () => {
+  const cx = useControllerNamespace('runs');
+  const ns = cx.ns;
+
+  before(async () => {
+    for (const [name, env] of [['good', {}], ['bad', { ERROR_RATE: '0.3' }]] as const) {
+      await cx.sb.apps.createNamespacedDeployment({ namespace: ns, body: demoDeployment({ name, namespace: ns, replicas: 1, env }) });
+      await cx.sb.core.createNamespacedService({ namespace: ns, body: demoService({ name, namespace: ns, selector: { app: name }, trafficRate: 30 }) });
+    }
+    await waitFor(
+      async () => {
+        for (const app of ['good', 'bad']) {
+          const [s] = await cx.sb.promQuery(`sum(rate(http_requests_total{namespace="${ns}",app="${app}"}[10s]))`);
+          if (!s || !(s.value > 0)) return false;
+        }
+        return true;
+      },
+      { what: 'request rates in Prometheus', timeoutMs: 90_000, intervalMs: 1000 },
+    );
+  });
+
+  async function createRun(name: string, app: string, metric: Record<string, unknown>, address?: string): Promise<void> {
+    await cx.sb.custom.createNamespacedCustomObject({
+      ...RUNS,
+      namespace: ns,
+      body: {
+        apiVersion: 'weir.dev/v1alpha1',
+        kind: 'AnalysisRun',
+        metadata: { name, namespace: ns },
+        spec: {
+          args: [{ name: 'app', value: app }],
+          metrics: [
+            {
+              name: 'success-rate',
+              successCondition: 'result[0] >= 0.99',
+              provider: {
+                prometheus: {
+                  address: address ?? cx.sb.state.prometheusUrl,
+                  query: `sum(rate(http_requests_total{namespace="${ns}",app="{{args.app}}",code="200"}[10s])) / sum(rate(http_requests_total{namespace="${ns}",app="{{args.app}}"}[10s]))`,
+                },
+              },
+              ...metric,
+            },
+          ],
+        },
+      },
+    });
+  }
+
+  function waitForRun(name: string, what: string, predicate: (r: AnalysisRun) => boolean, timeoutMs = 60_000): Promise<AnalysisRun> {
+    return waitFor(
+      async () => {
+        const r = (await cx.sb.custom.getNamespacedCustomObject({ ...RUNS, namespace: ns, name })) as AnalysisRun;
+        return predicate(r) ? r : undefined;
+      },
+      { what: `AnalysisRun ${name}: ${what}`, timeoutMs, intervalMs: 300 },
+    );
+  }
+
+  it('a healthy app succeeds after its count of measurements', async () => {
+    await createRun('good', 'good', { count: 3, interval: '1s' });
+    const run = await waitForRun('good', 'Successful', (r) => r.status?.phase === 'Successful');
+    const result = run.status?.metricResults?.[0];
+    assert.equal(result?.count, 3);
+    assert.equal(result.successful, 3);
+    assert.deepEqual(result.measurements.map((m) => m.phase), ['Successful', 'Successful', 'Successful']);
+    assert.equal(run.status?.runSummary?.successful, 1);
+  });
+
+  it('30% errors: the run fails on the failureLimit+1-th failed measurement', async () => {
+    await createRun('bad', 'bad', { count: 10, interval: '1s', failureLimit: 1 });
+    const run = await waitForRun('bad', 'Failed', (r) => r.status?.phase === 'Failed');
+    const result = run.status?.metricResults?.[0];
+    assert.equal(result?.failed, 2, 'failed at the second failure with failureLimit 1');
+    assert.equal(result.measurements.filter((m) => m.phase === 'Failed').length, 2);
+    assert.ok(result.count < 10, 'the run ended early, before its count');
+    for (const m of result.measurements) assert.match(m.value ?? '', /^\[0\.[0-9]+\]$/, 'the measured success rate is recorded');
+  });
+
+  it('an unreachable Prometheus gives Error measurements, then an Error run past consecutiveErrorLimit', async () => {
+    await createRun('down', 'good', { count: 10, interval: '1s', consecutiveErrorLimit: 1 }, 'http://127.0.0.1:1');
+    const run = await waitForRun('down', 'Error', (r) => r.status?.phase === 'Error', 60_000);
+    const result = run.status?.metricResults?.[0];
+    assert.equal(result?.consecutiveError, 2);
+    assert.deepEqual(result.measurements.map((m) => m.phase), ['Error', 'Error']);
+    assert.match(result.measurements[0]?.message ?? '', /unreachable: ECONNREFUSED/);
+    assert.notEqual(run.status?.phase, 'Successful');
+  });
+});
