@@ -9,6 +9,7 @@ import type { AnalysisRun } from '../src/api/analysis.ts';
 import { waitFor } from '../src/util/wait.ts';
 import { useControllerNamespace } from './support/controller.ts';
 import { demoDeployment, demoService } from './support/demo-app.ts';
+import { weir } from './support/rollouts.ts';
 
 const RUNS = { group: 'weir.dev', version: 'v1alpha1', plural: 'analysisruns' } as const;
 
@@ -89,6 +90,11 @@ describe('AnalysisRuns', () => {
     assert.equal(result.measurements.filter((m) => m.phase === 'Failed').length, 2);
     assert.ok(result.count < 10, 'the run ended early, before its count');
     for (const m of result.measurements) assert.match(m.value ?? '', /^\[0\.[0-9]+\]$/, 'the measured success rate is recorded');
+
+    const shown = await weir(cx.sb, ['get', 'analysisrun', 'bad', '-n', ns]);
+    assert.match(shown, /^Status: +Failed/m);
+    assert.match(shown, /^ {2}counts: +\d+ measured, \d+ successful, 2 failed/m);
+    assert.equal(shown.split('\n').filter((l) => / Failed +\[0\./.test(l)).length, 2, 'both failed measurements listed');
   });
 
   it('an unreachable Prometheus gives Error measurements, then an Error run past consecutiveErrorLimit', async () => {

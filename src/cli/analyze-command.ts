@@ -10,7 +10,9 @@ import { argValues, resolveArgs, substituteMetric } from '../analysis/args.ts';
 import { measureMetric } from '../analysis/measure.ts';
 import { formatValue } from '../analysis/measurements.ts';
 import { kubeErrorCode } from '../cluster/errors.ts';
+import { renderAnalysisRun } from './analysisrun-view.ts';
 import { addKubeOptions, kubeOptionsOf, loadKube } from './kube-options.ts';
+import type { AnalysisRun } from '../api/analysis.ts';
 
 function parseArgFlags(values: readonly string[]): { name: string; value: string }[] {
   return values.map((v) => {
@@ -74,4 +76,19 @@ export function registerAnalyzeCommand(program: Command): void {
       }
       if (!allGood) process.exitCode = 1;
     });
+
+  const get = program.commands.find((c) => c.name() === 'get') ?? program.command('get').description('show a resource in detail');
+  addKubeOptions(get.command('analysisrun').aliases(['analysisruns', 'war']).description('show an AnalysisRun: phase, metrics and measurements').argument('<name>', 'the AnalysisRun')).action(
+    async (name: string, _opts: unknown, cmd: Command) => {
+      const target = loadKube(kubeOptionsOf(cmd));
+      const custom = target.kubeConfig.makeApiClient(CustomObjectsApi);
+      try {
+        const run = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'analysisruns', namespace: target.namespace, name })) as AnalysisRun;
+        process.stdout.write(renderAnalysisRun(run));
+      } catch (err) {
+        if (kubeErrorCode(err) === 404) throw new Error(`AnalysisRun "${name}" not found in namespace "${target.namespace}"`, { cause: err });
+        throw err;
+      }
+    },
+  );
 }
