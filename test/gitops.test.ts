@@ -195,6 +195,7 @@ spec:
 
       // Git gained a revert commit by Weir naming the rejected commit.
       assert.ok(s.status);
+      assert.match(s.status.rejectedRevisions?.find((r) => r.revision === bad)?.reason ?? '', /RolloutAborted/, 'the reason is the rollout’s');
       const revert = s.status.revertRevisions?.find((r) => r.rejected === bad)?.revert ?? '';
       assert.equal(await w.pull(), revert);
       const head = (await w.log())[0];

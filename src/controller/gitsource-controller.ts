@@ -88,6 +88,12 @@ export class GitSourceController {
   readonly #driftCorrections: Counter<'namespace' | 'gitsource'>;
   /** Parsed documents by source key and revision: drift checks do not re-read Git. */
   readonly #documents = new Map<string, { revision: string; documents: SyncDocument[] }>();
+  /** When each source's next Git poll is due (ms since the epoch). */
+  readonly #pollAt = new Map<string, number>();
+  /** Sources whose next reconcile polls Git whatever the time (webhook, new or changed spec). */
+  readonly #pollNow = new Set<string>();
+  /** Fetch failures in a row, for the backoff while Git is unreachable. */
+  readonly #fetchFailures = new Map<string, number>();
   readonly sources: ResilientInformer<GitSourceObject>;
   readonly rollouts: ResilientInformer<RolloutObject>;
   #workers: Promise<void>[] = [];
@@ -126,16 +132,28 @@ export class GitSourceController {
           ? await this.#custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, labelSelector: SOURCE_LABEL })
           : await this.#custom.listClusterCustomObject({ ...ROLLOUTS, labelSelector: SOURCE_LABEL })) as KubernetesListObject<RolloutObject>,
     });
+    /** Reconcile now, polling Git (a new or changed source). */
+    const poll = (s: GitSourceObject): void => {
+      const key = keyOf(s.metadata.namespace, s.metadata.name);
+      this.#pollNow.add(key);
+      this.#queue.add(key);
+    };
+    /** Reconcile now without polling Git (a managed Rollout changed: only rollbacks and history). */
     const enqueue = (s: GitSourceObject): void => {
       this.#queue.add(keyOf(s.metadata.namespace, s.metadata.name));
     };
-    this.sources.on('add', enqueue);
+    this.sources.on('add', poll);
     this.sources.on('update', (s) => {
       // Our own status writes do not need a reconcile; spec changes do.
       const generation = s.metadata.generation;
-      if (generation === undefined || generation !== s.status?.observedGeneration) enqueue(s);
+      if (generation === undefined || generation !== s.status?.observedGeneration) poll(s);
     });
-    this.sources.on('delete', (s) => this.#documents.delete(keyOf(s.metadata.namespace, s.metadata.name)));
+    this.sources.on('delete', (s) => {
+      const key = keyOf(s.metadata.namespace, s.metadata.name);
+      this.#documents.delete(key);
+      this.#pollAt.delete(key);
+      this.#fetchFailures.delete(key);
+    });
     const onRollout = (r: RolloutObject): void => {
       const label = r.metadata.labels?.[SOURCE_LABEL];
       if (!label) return;
@@ -169,7 +187,9 @@ export class GitSourceController {
     let n = 0;
     for (const s of this.sources.list()) {
       if (wanted.size === 0 || wanted.has(normalize(s.spec.url))) {
-        this.#queue.add(keyOf(s.metadata.namespace, s.metadata.name));
+        const key = keyOf(s.metadata.namespace, s.metadata.name);
+        this.#pollNow.add(key);
+        this.#queue.add(key);
         n++;
       }
     }
@@ -244,6 +264,12 @@ export class GitSourceController {
     // A failed rollout sends the cluster back to the last good revision first.
     await this.#handleRollbacks(stored, gitSource, status, remote, ref, at);
 
+    // Git is polled at the interval (or now, when asked); a Rollout's status changing does not poll.
+    const pollAt = this.#pollAt.get(key) ?? 0;
+    if (!this.#pollNow.delete(key) && now.getTime() < pollAt) {
+      await this.#writeStatus(stored, status);
+      return pollAt;
+    }
     let head: string;
     try {
       head = await this.#mirror.resolveRef(remote, ref);
@@ -253,10 +279,14 @@ export class GitSourceController {
       status.conditions = setCondition(status.conditions, { type: 'SourceUnavailable', status: 'True', reason: 'FetchFailed', message }, at);
       if (!wasUnavailable) await this.#event(stored, 'Warning', 'SourceUnavailable', `${message}; keeping revision ${short(status.lastAppliedRevision)}`);
       await this.#writeStatus(stored, status);
-      // Backoff: the work queue's rate limiter, capped by the interval.
-      const delay = Math.min(intervalMs, 2 ** Math.min(this.#queue.failures(key), 8) * 1000);
-      return now.getTime() + delay;
+      // Exponential backoff from 1 s, capped by the interval.
+      const failures = (this.#fetchFailures.get(key) ?? 0) + 1;
+      this.#fetchFailures.set(key, failures);
+      const next = now.getTime() + Math.min(intervalMs, 1000 * 2 ** Math.min(failures - 1, 8));
+      this.#pollAt.set(key, next);
+      return next;
     }
+    this.#fetchFailures.delete(key);
     status.lastFetchedRevision = head;
     status.conditions = setCondition(status.conditions, { type: 'SourceUnavailable', status: 'False', reason: 'Fetched', message: `fetched ${short(head)}` }, at);
 
@@ -269,7 +299,9 @@ export class GitSourceController {
       await this.#correctDrift(stored, status, remote, ref, head, at);
     }
     await this.#writeStatus(stored, status);
-    return now.getTime() + intervalMs;
+    const next = now.getTime() + intervalMs;
+    this.#pollAt.set(key, next);
+    return next;
   }
 
   #ref(gs: GitSource): string {
@@ -376,7 +408,8 @@ export class GitSourceController {
       const s = rollout.status;
       const failed = s?.git?.currentRevision;
       const good = s?.git?.stableRevision;
-      if (s?.abort !== true || failed === undefined || failed === good) continue;
+      // Only once the engine has acted on the abort (Degraded, with its reason), not on the user's flag alone.
+      if (s?.abort !== true || s.phase !== 'Degraded' || failed === undefined || failed === good) continue;
       if (status.rejectedRevisions?.some((r) => r.revision === failed)) continue;
       const reason = s.message ?? 'rollout aborted';
       const rolloutName = rollout.metadata.name ?? '';

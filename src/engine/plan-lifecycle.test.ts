@@ -456,3 +456,32 @@ describe('scale-down delay of the previous stable (router)', () => {
   });
 });
 
+
+describe('git revisions', () => {
+  it('a commit that changes only other objects becomes the last good revision once Healthy; a canary does not until promoted', () => {
+    const world = healthyWorld({ replicas: 2, router: true, steps: [{ setWeight: 50 }, { pause: {} }] });
+    setImage(world, 'demo:v2', 'c1');
+    runUntilSteady(world);
+    updateStatus(world, (s) => {
+      s.pauseConditions = [];
+    });
+    runUntilSteady(world, { followTime: true });
+    assert.equal(status(world).git?.stableRevision, 'c1');
+
+    // A commit that changed a ConfigMap, not the template: the Rollout runs Healthy under it.
+    updateSpec(world, (r) => {
+      r.metadata.annotations = { ...(r.metadata.annotations ?? {}), 'weir.dev/git-revision': 'c2' };
+    });
+    runUntilSteady(world);
+    assert.equal(status(world).phase, 'Healthy');
+    assert.equal(status(world).git?.currentRevision, 'c1', 'the template still comes from c1');
+    assert.equal(status(world).git?.stableRevision, 'c2', 'c2 is the last commit it runs healthy under');
+
+    // A new template from c3: c2 stays the last good revision while the canary runs.
+    setImage(world, 'demo:v3', 'c3');
+    runUntilSteady(world);
+    assert.equal(status(world).phase, 'Paused');
+    assert.equal(status(world).git?.currentRevision, 'c3');
+    assert.equal(status(world).git?.stableRevision, 'c2');
+  });
+});

@@ -964,7 +964,10 @@ function buildStatus(c: Ctx, w: Work, d: Desired, progressing: Condition[]): Rol
   const git = { ...(c.prev.git ?? {}) };
   if (w.gitCurrent !== undefined) git.currentRevision = w.gitCurrent;
   else delete git.currentRevision;
-  if (complete && phase === 'Healthy' && w.gitCurrent !== undefined) git.stableRevision = w.gitCurrent;
+  // The last good revision is the last commit the Rollout finished Healthy under: the one that
+  // introduced its template, or a later one that changed something else (a ConfigMap) and is running.
+  const running = c.rollout.metadata.annotations?.[GIT_REVISION_ANNOTATION] ?? w.gitCurrent;
+  if (complete && phase === 'Healthy' && running !== undefined) git.stableRevision = running;
   if (Object.keys(git).length > 0) status.git = git;
   else delete status.git;
   return status;
