@@ -11,7 +11,7 @@ import { assessRun, dueMetrics, nextRequeueAt, recordMeasurement } from '../anal
 import { describeKubeError, kubeErrorCode } from '../cluster/errors.ts';
 import { ResilientInformer } from '../cluster/informer.ts';
 import type { Logger } from '../util/log.ts';
-import { WorkQueue } from './queue.ts';
+import { WorkQueue, runWorkers } from './queue.ts';
 
 const RUNS = { group: GROUP, version: VERSION, plural: 'analysisruns' } as const;
 type RunObject = AnalysisRun & { metadata: AnalysisRun['metadata'] & { uid?: string } };
@@ -76,7 +76,9 @@ export class AnalysisRunController {
   async start(): Promise<void> {
     await this.runs.start();
     this.#running = true;
-    this.#workers = Array.from({ length: this.#opts.workers ?? 4 }, () => this.#work());
+    this.#workers = runWorkers(this.#queue, this.#opts.workers ?? 4, (key) => this.reconcile(key), (key, err, retryInMs) => {
+      (kubeErrorCode(err) === 409 ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ run: key, err: describeKubeError(err), retryInMs }, 'reconcile failed; retrying');
+    });
   }
 
   async stop(): Promise<void> {
@@ -84,23 +86,6 @@ export class AnalysisRunController {
     this.#queue.shutDown();
     await Promise.all(this.#workers);
     await this.runs.stop();
-  }
-
-  async #work(): Promise<void> {
-    for (;;) {
-      const key = await this.#queue.get();
-      if (key === undefined) return;
-      try {
-        const next = await this.reconcile(key);
-        this.#queue.forget(key);
-        if (next !== undefined) this.#queue.addAt(key, next);
-      } catch (err) {
-        const delay = this.#queue.addRateLimited(key);
-        (kubeErrorCode(err) === 409 ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ run: key, err: describeKubeError(err), retryInMs: delay }, 'reconcile failed; retrying');
-      } finally {
-        this.#queue.done(key);
-      }
-    }
   }
 
   /** Values of secretKeyRef arguments, read from the run's namespace. */

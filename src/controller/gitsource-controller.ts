@@ -37,7 +37,7 @@ import {
 } from '../sync/index.ts';
 import type { Logger } from '../util/log.ts';
 import { setCondition as setConditionIn } from '../engine/conditions.ts';
-import { WorkQueue } from './queue.ts';
+import { WorkQueue, runWorkers } from './queue.ts';
 
 /** Conditions as the engine keeps them (transition time kept while the status stays). */
 function setCondition(conditions: GitSourceStatus['conditions'], next: Parameters<typeof setConditionIn>[1], at: string): NonNullable<GitSourceStatus['conditions']> {
@@ -170,7 +170,9 @@ export class GitSourceController {
   async start(): Promise<void> {
     await Promise.all([this.sources.start(), this.rollouts.start()]);
     this.#running = true;
-    this.#workers = Array.from({ length: this.#opts.workers ?? 2 }, () => this.#work());
+    this.#workers = runWorkers(this.#queue, this.#opts.workers ?? 2, (key) => this.reconcile(key), (key, err, retryInMs) => {
+      (kubeErrorCode(err) === 409 ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ gitsource: key, err: describeKubeError(err), retryInMs }, 'reconcile failed; retrying');
+    });
     this.#log.info({ namespace: this.#opts.namespace ?? '(all)' }, 'gitsource controller started');
   }
 
@@ -194,24 +196,6 @@ export class GitSourceController {
       }
     }
     return n;
-  }
-
-  async #work(): Promise<void> {
-    for (;;) {
-      const key = await this.#queue.get();
-      if (key === undefined) return;
-      try {
-        const next = await this.reconcile(key);
-        this.#queue.forget(key);
-        if (next !== undefined) this.#queue.addAt(key, next);
-      } catch (err) {
-        const delay = this.#queue.addRateLimited(key);
-        const conflict = kubeErrorCode(err) === 409;
-        (conflict ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ gitsource: key, err: describeKubeError(err), retryInMs: delay }, 'reconcile failed; retrying');
-      } finally {
-        this.#queue.done(key);
-      }
-    }
   }
 
   async #remote(gs: GitSourceObject): Promise<GitRemote> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WorkQueue, type QueueClock } from './queue.ts';
+import { WorkQueue, runWorkers, type QueueClock } from './queue.ts';
 
 /** A clock the test moves by hand. */
 function manualClock(): QueueClock & { advance(ms: number): void } {
@@ -101,3 +101,42 @@ describe('WorkQueue', () => {
     assert.equal(await q.get(), undefined);
   });
 });
+
+describe('runWorkers', () => {
+  it('schedules the time reconcile returns, backs off failures and reports them, and stops on shutDown', async () => {
+    const clock = manualClock();
+    const q = new WorkQueue({ clock, baseDelayMs: 100 });
+    const calls: string[] = [];
+    const errors: [string, number][] = [];
+    const workers = runWorkers(
+      q,
+      2,
+      (key) => {
+        calls.push(key);
+        if (key === 'bad') return Promise.reject(new Error('boom'));
+        return Promise.resolve(key === 'timed' ? clock.now() + 5000 : undefined);
+      },
+      (key, _err, retryInMs) => errors.push([key, retryInMs]),
+    );
+    q.add('timed');
+    q.add('bad');
+    q.add('once');
+    await waitUntil(() => calls.length === 3);
+    assert.deepEqual([...calls].sort(), ['bad', 'once', 'timed']);
+    assert.deepEqual(errors, [['bad', 100]]);
+    assert.equal(q.scheduledAt('timed'), clock.now() + 5000);
+    assert.equal(q.scheduledAt('bad'), clock.now() + 100);
+    assert.equal(q.scheduledAt('once'), undefined);
+    clock.advance(100);
+    await waitUntil(() => calls.length === 4);
+    assert.deepEqual(errors, [['bad', 100], ['bad', 200]], 'the backoff doubles');
+    q.shutDown();
+    await Promise.all(workers);
+  });
+});
+
+/** Lets the workers' promises settle until `done` holds (bounded). */
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !done(); i++) await new Promise<void>((r) => setImmediate(r));
+  assert.ok(done(), 'condition reached');
+}

@@ -133,3 +133,33 @@ export class WorkQueue {
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
   }
 }
+
+/**
+ * Runs `count` workers on `queue` until it shuts down. Each takes a key and
+ * calls `reconcile`: on success the key's backoff is forgotten and the key is
+ * queued again at the time `reconcile` returns (if any); on failure it is
+ * queued again after its backoff, and `onError` hears of it.
+ */
+export function runWorkers(
+  queue: WorkQueue,
+  count: number,
+  reconcile: (key: string) => Promise<number | undefined>,
+  onError: (key: string, err: unknown, retryInMs: number) => void,
+): Promise<void>[] {
+  const work = async (): Promise<void> => {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      try {
+        const next = await reconcile(key);
+        queue.forget(key);
+        if (next !== undefined) queue.addAt(key, next);
+      } catch (err) {
+        onError(key, err, queue.addRateLimited(key));
+      } finally {
+        queue.done(key);
+      }
+    }
+  };
+  return Array.from({ length: count }, work);
+}

@@ -24,7 +24,7 @@ import type { Logger } from '../util/log.ts';
 import { EffectApplier } from './effects.ts';
 import { INVALID_SPEC, invalidSpecStatus, withoutInvalidSpec } from './invalid-spec.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { WorkQueue } from './queue.ts';
+import { WorkQueue, runWorkers } from './queue.ts';
 import { observeRoute, rolloutRoutes, type HttpRoute } from './routes.ts';
 
 /** A Rollout as stored: the schema's type with room for what the API server adds. */
@@ -167,7 +167,10 @@ export class RolloutController {
     await this.rollouts.start();
     this.#running = true;
     const workers = this.#opts.workers ?? 4;
-    this.#workers = Array.from({ length: workers }, () => this.#work());
+    this.#workers = runWorkers(this.#queue, workers, (key) => this.#timedReconcile(key), (key, err, retryInMs) => {
+      const conflict = kubeErrorCode(err) === 409;
+      (conflict ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ rollout: key, err: describeKubeError(err), retryInMs }, conflict ? 'conflict; retrying' : 'reconcile failed; retrying');
+    });
     this.#log.info({ namespace: this.#opts.namespace ?? '(all)', workers }, 'rollout controller started');
   }
 
@@ -178,35 +181,26 @@ export class RolloutController {
     await Promise.all([this.rollouts.stop(), this.replicaSets.stop(), this.services.stop(), this.pods.stop(), this.routes.stop()]);
   }
 
-  async #work(): Promise<void> {
-    for (;;) {
-      const key = await this.#queue.get();
-      if (key === undefined) return;
-      const started = process.hrtime.bigint();
-      let result = 'success';
-      try {
-        await this.reconcile(key);
-        this.#queue.forget(key);
-      } catch (err) {
-        result = 'error';
-        this.#opts.metrics.reconcileErrors.inc({ kind: 'Rollout' });
-        const conflict = kubeErrorCode(err) === 409;
-        const delay = this.#queue.addRateLimited(key);
-        const log = conflict ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log);
-        log({ rollout: key, err: describeKubeError(err), retryInMs: delay }, conflict ? 'conflict; retrying' : 'reconcile failed; retrying');
-      } finally {
-        this.#queue.done(key);
-        this.#opts.metrics.reconcileDuration.observe({ kind: 'Rollout', result }, Number(process.hrtime.bigint() - started) / 1e9);
-      }
+  /** A reconcile, timed and counted in the metrics. */
+  async #timedReconcile(key: string): Promise<number | undefined> {
+    const started = process.hrtime.bigint();
+    let result = 'error';
+    try {
+      const next = await this.reconcile(key);
+      result = 'success';
+      return next;
+    } finally {
+      if (result === 'error') this.#opts.metrics.reconcileErrors.inc({ kind: 'Rollout' });
+      this.#opts.metrics.reconcileDuration.observe({ kind: 'Rollout', result }, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 
-  /** One reconcile of the Rollout `namespace/name`. */
-  async reconcile(key: string): Promise<void> {
+  /** One reconcile of the Rollout `namespace/name`; returns when to look again. */
+  async reconcile(key: string): Promise<number | undefined> {
     const [namespace = '', name = ''] = key.split('/');
     const stored = this.rollouts.get(name, namespace);
     // Being deleted: the garbage collector removes the children.
-    if (!stored || 'deletionTimestamp' in stored.metadata) return;
+    if (!stored || 'deletionTimestamp' in stored.metadata) return undefined;
     const now = this.#opts.now?.() ?? new Date();
 
     const { rollout: valid, errors } = validateRollout(stored);
@@ -218,7 +212,7 @@ export class RolloutController {
       }
       await this.#writeStatus(stored, status);
       this.#opts.metrics.setRollout(namespace, name, status.phase, undefined);
-      return;
+      return undefined;
     }
     const status = withoutInvalidSpec(stored.status);
     const rollout: Rollout = { ...valid, metadata: stored.metadata, ...(status ? { status } : {}) };
@@ -227,8 +221,8 @@ export class RolloutController {
       await this.#effects.apply(stored, effect);
     }
     await this.#writeStatus(stored, plan.status);
-    if (plan.requeueAt !== undefined) this.#queue.addAt(key, Date.parse(plan.requeueAt));
     this.#opts.metrics.setRollout(namespace, name, plan.status.phase, plan.status.canary?.weights?.canary.weight);
+    return plan.requeueAt === undefined ? undefined : Date.parse(plan.requeueAt);
   }
 
   /** What the engine needs to know about the Rollout's children, from the caches. */
