@@ -24,18 +24,10 @@ import {
   updateStatus,
   type RolloutOptions,
   type World,
+  selector,
+  status,
 } from './testkit.ts';
-import { POD_TEMPLATE_HASH_LABEL, SCALE_DOWN_DEADLINE_ANNOTATION } from './types.ts';
-
-function status(world: World): NonNullable<World['rollout']['status']> {
-  const s = world.rollout.status;
-  assert.ok(s);
-  return s;
-}
-
-function selector(world: World, svc: string): string | undefined {
-  return world.observed.services[svc]?.selector[POD_TEMPLATE_HASH_LABEL];
-}
+import { SCALE_DOWN_DEADLINE_ANNOTATION } from './types.ts';
 
 /** v1 healthy, v2 rolling out and waiting at the indefinite pause after setWeight 20. */
 function atPause(o: RolloutOptions = {}): { world: World; stable: string; canary: string } {

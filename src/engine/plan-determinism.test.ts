@@ -17,16 +17,11 @@ import {
   settlePods,
   updateStatus,
   type World,
+  status,
 } from './testkit.ts';
 import { POD_TEMPLATE_HASH_LABEL, type Plan } from './types.ts';
 
 const STEPS = [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { pause: { duration: '30s' } }, { setWeight: 80 }];
-
-function status(world: World): NonNullable<Rollout['status']> {
-  const s = world.rollout.status;
-  assert.ok(s);
-  return s;
-}
 
 /** A long story: canary, abort, retry, promote, a superseded canary, promote --full, a rollback, spec.paused. */
 function story(router: boolean): World {

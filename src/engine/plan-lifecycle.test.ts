@@ -22,18 +22,9 @@ import {
   updateSpec,
   updateStatus,
   type World,
+  selector,
+  status,
 } from './testkit.ts';
-import { POD_TEMPLATE_HASH_LABEL } from './types.ts';
-
-function status(world: World): NonNullable<World['rollout']['status']> {
-  const s = world.rollout.status;
-  assert.ok(s);
-  return s;
-}
-
-function selector(world: World, svc: string): string | undefined {
-  return world.observed.services[svc]?.selector[POD_TEMPLATE_HASH_LABEL];
-}
 
 /** Only the stable's pods ever become available: the canary is stuck. */
 function stuckCanary(world: World): void {

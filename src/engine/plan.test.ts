@@ -21,20 +21,12 @@ import {
   T0,
   updateStatus,
   type World,
+  selector,
+  status,
 } from './testkit.ts';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, SCALE_DOWN_DEADLINE_ANNOTATION } from './types.ts';
 
 const STEPS_ROUTER = [{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { pause: { duration: '30s' } }];
-
-function status(world: World): NonNullable<World['rollout']['status']> {
-  const s = world.rollout.status;
-  assert.ok(s);
-  return s;
-}
-
-function selector(world: World, svc: string): string | undefined {
-  return world.observed.services[svc]?.selector[POD_TEMPLATE_HASH_LABEL];
-}
 
 /** Healthy at v1, then v2 applied: the plan that starts the canary. */
 function startCanary(o: Parameters<typeof healthyWorld>[0]): { world: World; stable: string; canary: string } {

@@ -262,6 +262,18 @@ export function routeWeight(world: World): number | undefined {
   return world.observed.routes[ROUTE]?.weights[CANARY_SVC];
 }
 
+/** The Rollout's status, which the tests expect to be there. */
+export function status(world: World): NonNullable<World['rollout']['status']> {
+  const s = world.rollout.status;
+  assert.ok(s);
+  return s;
+}
+
+/** The pod-template hash a Service selects. */
+export function selector(world: World, svc: string): string | undefined {
+  return world.observed.services[svc]?.selector[POD_TEMPLATE_HASH_LABEL];
+}
+
 export function condition(world: World, type: string): { status: string; reason?: string | undefined; message?: string | undefined } | undefined {
   return world.rollout.status?.conditions?.find((c) => c.type === type);
 }
