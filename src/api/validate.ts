@@ -949,7 +949,13 @@ function checkRollout(rollout: Obj, ctx: Context): void {
  * weir.dev object). Returns every problem found; `rollout` only when there
  * are none. Never throws.
  */
-export function validateRollout(input: unknown): ValidationResult {
+/**
+ * The frame every validator shares: a non-object is a problem, null fields are
+ * dropped (as the API server does), `body` adds the kind's problems, and an
+ * alias cycle or an unexpected failure becomes a problem too. Returns the
+ * value when there is no problem. Never throws.
+ */
+function validateObject(input: unknown, body: (value: Obj, ctx: Context) => void): { value?: Obj; errors: FieldError[] } {
   const problems = new Problems();
   try {
     if (!isObj(input)) {
@@ -958,16 +964,22 @@ export function validateRollout(input: unknown): ValidationResult {
     }
     const dropped = new Set<string>();
     const value = dropNulls(input, [], dropped, new Set()) as Obj;
-    schemaErrors(Rollout, value, [], problems);
-    unknownFields(Rollout, value, [], problems, new Set(['status']));
-    checkRollout(value, { problems, dropped });
-    if (problems.errors.length === 0) return { rollout: value as unknown as Rollout, errors: [] };
-    return { errors: problems.errors };
+    body(value, { problems, dropped });
+    return problems.errors.length === 0 ? { value, errors: [] } : { errors: problems.errors };
   } catch (err) {
     if (err instanceof CycleError) problems.add(err.path, 'refers to itself (a YAML alias cycle?)');
     else problems.add([], `could not be validated: ${err instanceof Error ? err.message : String(err)}`);
     return { errors: problems.errors };
   }
+}
+
+export function validateRollout(input: unknown): ValidationResult {
+  const { value, errors } = validateObject(input, (v, ctx) => {
+    schemaErrors(Rollout, v, [], ctx.problems);
+    unknownFields(Rollout, v, [], ctx.problems, new Set(['status']));
+    checkRollout(v, ctx);
+  });
+  return value ? { rollout: value as unknown as Rollout, errors } : { errors };
 }
 
 // ---------------------------------------------------------------------------
@@ -1113,15 +1125,8 @@ function checkGitSourceSpec(spec: Obj, ctx: Context): void {
  * there are none. Never throws.
  */
 export function validateGitSource(input: unknown): GitSourceValidationResult {
-  const problems = new Problems();
-  try {
-    if (!isObj(input)) {
-      problems.add([], `must be a Kubernetes object: a mapping with apiVersion, kind, metadata and spec (got ${describe(input)})`);
-      return { errors: problems.errors };
-    }
-    const dropped = new Set<string>();
-    const value = dropNulls(input, [], dropped, new Set()) as Obj;
-    const ctx: Context = { problems, dropped };
+  const { value: valid, errors } = validateObject(input, (value, ctx) => {
+    const { problems } = ctx;
     const apiVersion = value.apiVersion;
     if (typeof apiVersion === 'string' && apiVersion !== API_VERSION) {
       problems.add(['apiVersion'], `must be ${API_VERSION} (got ${JSON.stringify(apiVersion)})`);
@@ -1138,13 +1143,8 @@ export function validateGitSource(input: unknown): GitSourceValidationResult {
     unknownFields(GitSource, value, [], problems, new Set(['status']));
     checkMetadata(value.metadata, ctx);
     if (spec) checkGitSourceSpec(spec, ctx);
-    if (problems.errors.length === 0) return { gitSource: value as unknown as GitSource, errors: [] };
-    return { errors: problems.errors };
-  } catch (err) {
-    if (err instanceof CycleError) problems.add(err.path, 'refers to itself (a YAML alias cycle?)');
-    else problems.add([], `could not be validated: ${err instanceof Error ? err.message : String(err)}`);
-    return { errors: problems.errors };
-  }
+  });
+  return valid ? { gitSource: valid as unknown as GitSource, errors } : { errors };
 }
 
 
@@ -1556,15 +1556,9 @@ function checkAnalysisSpec(spec: Obj, ctx: AnalysisContext): void {
 }
 
 function validateAnalysisKind(input: unknown, schema: unknown, run: boolean, checkConditionSource: ConditionChecker | undefined): { value?: Obj; errors: FieldError[] } {
-  const problems = new Problems();
-  try {
-    if (!isObj(input)) {
-      problems.add([], `must be a Kubernetes object: a mapping with apiVersion, kind, metadata and spec (got ${describe(input)})`);
-      return { errors: problems.errors };
-    }
-    const dropped = new Set<string>();
-    const value = dropNulls(input, [], dropped, new Set()) as Obj;
-    const ctx: AnalysisContext = { problems, dropped, run, checkCondition: checkConditionSource };
+  return validateObject(input, (value, base) => {
+    const { problems } = base;
+    const ctx: AnalysisContext = { ...base, run, checkCondition: checkConditionSource };
     const apiVersion = value.apiVersion;
     if (typeof apiVersion === 'string' && apiVersion !== API_VERSION && apiVersion !== ARGO_API_VERSION) {
       problems.add(['apiVersion'], `must be ${API_VERSION} (or ${ARGO_API_VERSION}, which Weir reads as ${API_VERSION}); got ${JSON.stringify(apiVersion)}`);
@@ -1573,13 +1567,7 @@ function validateAnalysisKind(input: unknown, schema: unknown, run: boolean, che
     unknownFields(schema, value, [], problems, new Set(['status']));
     checkMetadata(value.metadata, ctx);
     if (isObj(value.spec)) checkAnalysisSpec(value.spec, ctx);
-    if (problems.errors.length === 0) return { value, errors: [] };
-    return { errors: problems.errors };
-  } catch (err) {
-    if (err instanceof CycleError) problems.add(err.path, 'refers to itself (a YAML alias cycle?)');
-    else problems.add([], `could not be validated: ${err instanceof Error ? err.message : String(err)}`);
-    return { errors: problems.errors };
-  }
+  });
 }
 
 /**
