@@ -1,5 +1,5 @@
 // Manifests for the demo app, as integration tests deploy it.
-import type { V1Deployment, V1Namespace, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Namespace, V1PodTemplateSpec, V1Service } from '@kubernetes/client-node';
 
 export interface DemoOptions {
   name: string;
@@ -23,24 +23,29 @@ export function demoDeployment(o: DemoOptions): V1Deployment {
     spec: {
       replicas: o.replicas,
       selector: { matchLabels: { app: o.name } },
-      template: {
-        metadata: {
-          labels: { app: o.name, ...o.labels },
-          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' },
+      template: demoPodTemplate({ ...o, terminationGracePeriodSeconds: 5 }),
+    },
+  };
+}
+
+/** The demo app's pod template: scraped by Prometheus, ready once /readyz answers. */
+export function demoPodTemplate(o: { name: string; version?: string; env?: Record<string, string>; labels?: Record<string, string>; terminationGracePeriodSeconds: number }): V1PodTemplateSpec {
+  return {
+    metadata: {
+      labels: { app: o.name, ...o.labels },
+      annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' },
+    },
+    spec: {
+      terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
+      containers: [
+        {
+          name: 'app',
+          image: `weir-demo:${o.version ?? 'v1'}`,
+          ports: [{ name: 'http', containerPort: 8080 }],
+          ...(o.env ? { env: Object.entries(o.env).map(([name, value]) => ({ name, value })) } : {}),
+          readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1 },
         },
-        spec: {
-          terminationGracePeriodSeconds: 5,
-          containers: [
-            {
-              name: 'app',
-              image: `weir-demo:${o.version ?? 'v1'}`,
-              ports: [{ name: 'http', containerPort: 8080 }],
-              env: Object.entries(o.env ?? {}).map(([name, value]) => ({ name, value })),
-              readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1 },
-            },
-          ],
-        },
-      },
+      ],
     },
   };
 }

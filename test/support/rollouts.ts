@@ -4,6 +4,7 @@ import { PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kuberne
 import { loadAll } from 'js-yaml';
 import type { CanaryStep, Rollout, RolloutStatus } from '../../src/api/rollout.ts';
 import { applyAll } from '../../src/sandbox/bootstrap.ts';
+import { demoPodTemplate } from './demo-app.ts';
 import { waitFor } from '../../src/util/wait.ts';
 import type { TestSandbox } from './sandbox.ts';
 
@@ -47,20 +48,7 @@ export function demoRollout(o: DemoRolloutOptions): Rollout {
     spec: {
       replicas: o.replicas,
       selector: { matchLabels: { app: o.name } },
-      template: {
-        metadata: { labels: { app: o.name }, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' } },
-        spec: {
-          terminationGracePeriodSeconds: 2,
-          containers: [
-            {
-              name: 'app',
-              image: `weir-demo:${o.version ?? 'v1'}`,
-              ports: [{ name: 'http', containerPort: 8080 }],
-              readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 1 },
-            },
-          ],
-        },
-      },
+      template: demoPodTemplate({ name: o.name, ...(o.version ? { version: o.version } : {}), terminationGracePeriodSeconds: 2 }),
       strategy: {
         canary: {
           canaryService: `${o.name}-canary`,
