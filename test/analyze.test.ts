@@ -85,7 +85,18 @@ describe('weir analyze', () => {
                   address: sb.state.prometheusUrl,
                   window: '30s',
                   step: '1s',
-                  metrics: [{ name: 'mean latency', baseline: { query: latency('{{args.baseline}}') }, canary: { query: latency('{{args.canary}}') }, direction: 'increase' }],
+                  // Two processes of the same app on a busy 2-core machine differ
+                  // by a significant ~10% in mean latency; like Kayenta users, the
+                  // template allows a 1.5× increase before it counts as High.
+                  metrics: [
+                    {
+                      name: 'mean latency',
+                      baseline: { query: latency('{{args.baseline}}') },
+                      canary: { query: latency('{{args.canary}}') },
+                      direction: 'increase',
+                      effectSize: { allowedIncrease: 1.5 },
+                    },
+                  ],
                 },
               },
             },
