@@ -60,6 +60,12 @@ async function judgeMeasure(provider: NonNullable<Metric['provider']['judge']>, 
   return judge(inputs, { pass: provider.pass ?? JUDGE_DEFAULTS.pass, marginal: provider.marginal ?? JUDGE_DEFAULTS.marginal });
 }
 
+/** "score 0 (fail): mean latency: High — canary is higher …": the metrics that did not pass, for the measurement's message. */
+export function judgementSummary(j: JudgeResult): string {
+  const notPassing = j.metrics.filter((m) => m.classification !== 'Pass').map((m) => `${m.name}: ${m.classification} — ${m.reason}`);
+  return `score ${j.score} (${j.verdict}): ${notPassing.length > 0 ? notPassing.join('; ') : 'every metric passes'}`;
+}
+
 function conditionOutcome(source: string | undefined, kind: 'success' | 'failure', value: unknown, detail: MeasurementDetail): { ok?: boolean; error?: string } {
   if (source === undefined) return {};
   const r = evaluateCondition(source, value);
@@ -78,7 +84,7 @@ export async function measureMetric(metric: Metric, now: Date, signal?: AbortSig
       const j = await judgeMeasure(p.judge, now, signal);
       detail.judgement = j;
       detail.result = j.score;
-      evaluation = { value: j.score, successOk: j.verdict === 'pass', failureOk: j.verdict === 'fail' };
+      evaluation = { value: j.score, successOk: j.verdict === 'pass', failureOk: j.verdict === 'fail', note: judgementSummary(j) };
     } else {
       let value: unknown;
       if (p.prometheus) {

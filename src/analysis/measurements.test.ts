@@ -450,6 +450,11 @@ describe('measurementFromEvaluation', () => {
     });
   });
 
+  it('keeps a provider note (the judge’s classifications) as the message unless the phase has its own', () => {
+    assert.equal(measurementFromEvaluation({ failureOk: true, value: 0, note: 'score 0 (fail): latency: High' }, { startedAt: t(0) }).message, 'score 0 (fail): latency: High');
+    assert.equal(measurementFromEvaluation({ error: 'timeout', note: 'ignored' }, { startedAt: t(0) }).message, 'timeout');
+  });
+
   it('formats values as Argo shows them', () => {
     assert.equal(formatValue(NaN), 'NaN');
     assert.equal(formatValue(Infinity), '+Inf');

@@ -456,6 +456,8 @@ export interface Evaluation {
   value?: unknown;
   /** The provider failed, or a condition could not be evaluated: the measurement is an Error. */
   error?: string | undefined;
+  /** What the provider says of its result (the judge's classifications): the message unless the phase has its own. */
+  note?: string | undefined;
 }
 
 /**
@@ -523,7 +525,9 @@ export function measurementFromEvaluation(
   evaluation: Evaluation,
   at: { startedAt: string; finishedAt?: string; metadata?: Record<string, string> },
 ): Measurement {
-  const { phase, message } = evaluationPhase(evaluation);
+  const judged = evaluationPhase(evaluation);
+  const phase = judged.phase;
+  const message = judged.message ?? evaluation.note;
   const value = formatValue(evaluation.value);
   return {
     phase,
