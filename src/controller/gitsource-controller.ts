@@ -314,9 +314,11 @@ export class GitSourceController {
     const problems = [...loadProblems, ...(await validateDocuments(documents, serverDryRun(this.#client), { fallbackNamespace: stored.metadata.namespace ?? 'default' }))];
     if (problems.length > 0) {
       const message = `${short(revision)}: ${formatProblems(problems)}`;
+      // The same commit is checked again at each poll (the cluster may have changed); it is reported once.
+      const reported = status.conditions?.some((c) => c.type === 'ValidationFailed' && c.status === 'True' && c.message === message) === true;
       status.conditions = setCondition(status.conditions, { type: 'ValidationFailed', status: 'True', reason: 'InvalidManifests', message }, at);
       status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'ValidationFailed', message: `nothing from ${short(revision)} applied; running ${short(status.lastAppliedRevision)}` }, at);
-      await this.#event(stored, 'Warning', 'ValidationFailed', message);
+      if (!reported) await this.#event(stored, 'Warning', 'ValidationFailed', message);
       return false;
     }
     status.conditions = setCondition(status.conditions, { type: 'ValidationFailed', status: 'False', reason: 'Valid', message: `${short(revision)}: ${documents.length} documents valid` }, at);
