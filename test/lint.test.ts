@@ -28,15 +28,16 @@ function lint(...paths: string[]): Promise<Run> {
 }
 
 /** The counts in the summary line, e.g. "weir lint: 1 file, 1 Rollout (1 invalid), 1 problem, 0 skipped". */
-function summary(run: Run): { files: number; rollouts: number; problems: number; skipped: number } {
-  const m = /^weir lint: (\d+) files?, (\d+) Rollouts?(?: \(\d+ invalid\))?, (\d+) problems?, (\d+) skipped$/m.exec(run.stdout);
+function summary(run: Run): { files: number; rollouts: number; problems: number; skipped: number; others: number } {
+  const m = /^weir lint: (\d+) files?, (\d+) Rollouts?(?: and (\d+) other objects?)?(?: \(\d+ invalid\))?, (\d+) problems?, (\d+) skipped$/m.exec(run.stdout);
   assert.ok(m, `no summary line in:\n${run.stdout}${run.stderr}`);
-  return { files: Number(m[1]), rollouts: Number(m[2]), problems: Number(m[3]), skipped: Number(m[4]) };
+  return { files: Number(m[1]), rollouts: Number(m[2]), others: Number(m[3] ?? 0), problems: Number(m[4]), skipped: Number(m[5]) };
 }
 
 /** Each invalid fixture: the field path its problem is reported at, and how many problems (one rule each). */
 const invalid: [file: string, path: string, problems?: number][] = [
   ['abort-scale-down-delay-negative.yaml', 'spec.strategy.canary.abortScaleDownDelaySeconds'],
+  ['analysis-template-bad-condition.yaml', 'spec.metrics[0].successCondition'],
   ['analysis-duplicate-args.yaml', 'spec.strategy.canary.steps[1].analysis.args[1].name'],
   ['analysis-step-no-templates.yaml', 'spec.strategy.canary.steps[1].analysis.templates'],
   ['analysis-template-name-empty.yaml', 'spec.strategy.canary.steps[1].analysis.templates[0].templateName'],
@@ -95,6 +96,7 @@ describe('weir lint', { concurrency: availableParallelism() }, () => {
     const counts = summary(run);
     assert.equal(counts.problems, 0);
     assert.ok(counts.rollouts >= 2, run.stdout);
+    assert.ok(counts.others >= 2, `the analysis templates are checked too: ${run.stdout}`);
     assert.match(run.stdout, /^examples\/rollouts\/canary-gateway-api\.yaml:\d+: skipped: gateway\.networking\.k8s\.io\/v1\/HTTPRoute is not a kind weir lint knows$/m);
   });
 
@@ -141,13 +143,13 @@ describe('weir lint', { concurrency: availableParallelism() }, () => {
     assert.match(run.stdout, /^test\/fixtures\/lint\/valid\/unknown-kinds\.yaml:9: skipped: apps\/v1\/Deployment is not a kind weir lint knows$/m);
     assert.match(run.stdout, /unknown-kinds\.yaml:2: skipped: v1\/ConfigMap is not a kind weir lint knows/);
     assert.match(run.stdout, /unknown-kinds\.yaml:27: skipped: example\.com\/v1\/Rollout is not a kind weir lint knows/);
-    assert.deepEqual(summary(run), { files: 1, rollouts: 0, problems: 0, skipped: 3 });
+    assert.deepEqual(summary(run), { files: 1, rollouts: 0, others: 0, problems: 0, skipped: 3 });
   });
 
   it('accepts a valid argoproj.io Rollout (exit 0)', async () => {
     const run = await lint('test/fixtures/lint/valid/argo-rollout.yaml');
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.deepEqual(summary(run), { files: 1, rollouts: 1, problems: 0, skipped: 0 });
+    assert.deepEqual(summary(run), { files: 1, rollouts: 1, others: 0, problems: 0, skipped: 0 });
   });
 
   it('reports a path that does not exist (exit 1)', async () => {

@@ -1,27 +1,31 @@
-// `weir lint PATH...`: checks Rollout manifests without a cluster, the way
+// `weir lint PATH...`: checks Weir's manifests without a cluster, the way
 // Weir checks a commit before applying anything from it. Files and
-// directories (searched recursively for .yaml/.yml); Rollouts of weir.dev and
-// of argoproj.io (read as weir.dev); one line per problem:
+// directories (searched recursively for .yaml/.yml); Rollouts, GitSources and
+// analysis templates and runs of weir.dev, and Argo Rollouts' kinds of
+// argoproj.io (read as weir.dev); one line per problem:
 //
 //   rollouts/app.yaml:23: spec.strategy.canary.steps[2].setWeight: must be between 0 and 100
 //
-// Other kinds are listed as skipped. Exit code 0 when every Rollout is valid,
+// Other kinds are listed as skipped. Exit code 0 when every object is valid,
 // 1 otherwise. It never crashes on its input: unreadable files and malformed
 // YAML are problems like any other.
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { ARGO_API_VERSION, GROUP } from '../api/common.ts';
-import { convertArgoRollout, isArgoRollout } from '../api/convert.ts';
+import { convertArgoObject, isArgoKind } from '../api/convert.ts';
 import { lineOf, loadManifestFile, type ManifestDocument } from '../api/manifests.ts';
-import { formatFieldPath, parseFieldPath, validateRollout, type PathSegment } from '../api/validate.ts';
+import { formatFieldPath, parseFieldPath, type PathSegment } from '../api/validate.ts';
+import { WEIR_VALIDATORS } from '../sync/validate.ts';
 
 export interface LintSummary {
   /** YAML files read. */
   files: number;
   /** Rollouts checked. */
   rollouts: number;
-  /** Rollouts with at least one problem. */
+  /** Other Weir objects checked (GitSources, analysis templates and runs). */
+  others: number;
+  /** Checked objects with at least one problem. */
   invalid: number;
   /** Problems reported (in Rollouts, malformed YAML, unreadable paths). */
   problems: number;
@@ -109,11 +113,12 @@ function kindLabel(obj: Record<string, unknown>): string {
   return `${apiVersion}/${kind}`;
 }
 
-function isRolloutLike(obj: Record<string, unknown>): boolean {
-  if (obj.kind !== 'Rollout') return false;
-  if (obj.apiVersion === undefined || typeof obj.apiVersion !== 'string') return true;
+/** Whether lint checks the object: a kind of Weir's (or Argo's, or a Rollout without apiVersion). */
+function isCheckedKind(obj: Record<string, unknown>): boolean {
+  if (typeof obj.kind !== 'string' || !Object.hasOwn(WEIR_VALIDATORS, obj.kind)) return false;
+  if (obj.apiVersion === undefined || typeof obj.apiVersion !== 'string') return obj.kind === 'Rollout';
   const group = obj.apiVersion.includes('/') ? obj.apiVersion.slice(0, obj.apiVersion.indexOf('/')) : '';
-  return group === GROUP || group === ARGO_API_VERSION.split('/')[0];
+  return group === GROUP || (group === ARGO_API_VERSION.split('/')[0] && isArgoKind(obj));
 }
 
 /**
@@ -121,7 +126,7 @@ function isRolloutLike(obj: Record<string, unknown>): boolean {
  * document and a summary line. Never throws for bad input.
  */
 export async function lintPaths(paths: readonly string[], write: (line: string) => void): Promise<LintSummary> {
-  const summary: LintSummary = { files: 0, rollouts: 0, invalid: 0, problems: 0, skipped: 0 };
+  const summary: LintSummary = { files: 0, rollouts: 0, others: 0, invalid: 0, problems: 0, skipped: 0 };
   const files: string[] = [];
   const seen = new Set<string>();
   for (const arg of paths) {
@@ -166,7 +171,7 @@ export async function lintPaths(paths: readonly string[], write: (line: string) 
 
   const parts = [
     plural(summary.files, 'file'),
-    `${plural(summary.rollouts, 'Rollout')}${summary.invalid > 0 ? ` (${summary.invalid} invalid)` : ''}`,
+    `${plural(summary.rollouts, 'Rollout')}${summary.others > 0 ? ` and ${plural(summary.others, 'other object')}` : ''}${summary.invalid > 0 ? ` (${summary.invalid} invalid)` : ''}`,
     plural(summary.problems, 'problem'),
     `${summary.skipped} skipped`,
   ];
@@ -195,14 +200,18 @@ function lintObject(
     });
     return;
   }
-  if (!isRolloutLike(object)) {
+  if (!isCheckedKind(object)) {
     summary.skipped++;
     if (typeof object.apiVersion === 'string' && typeof object.kind === 'string') report(line, `skipped: ${kindLabel(object)} is not a kind weir lint knows`);
     else report(line, 'skipped: not a Kubernetes object (no apiVersion and kind)');
     return;
   }
-  summary.rollouts++;
-  const result = validateRollout(isArgoRollout(object) ? convertArgoRollout(object) : object);
+  const kind = String(object.kind);
+  if (kind === 'Rollout') summary.rollouts++;
+  else summary.others++;
+  const validate = WEIR_VALIDATORS[kind];
+  if (validate === undefined) return;
+  const result = validate(isArgoKind(object) ? convertArgoObject(object) : object);
   if (result.errors.length === 0) return;
   summary.invalid++;
   for (const error of result.errors) {
@@ -217,7 +226,7 @@ export function registerLintCommand(program: Command): void {
   program
     .command('lint')
     .description(
-      'check Rollout manifests (weir.dev and argoproj.io) without a cluster: prints file:line: field: reason per problem; exit code 1 when any is invalid',
+      'check Weir manifests (Rollouts, GitSources, analysis templates; weir.dev and argoproj.io) without a cluster: prints file:line: field: reason per problem; exit code 1 when any is invalid',
     )
     .argument('<paths...>', 'YAML files, or directories searched recursively for .yaml/.yml files')
     .action(async (paths: string[]) => {

@@ -57,8 +57,8 @@ export function serverDryRun(applier: { apply(obj: KubernetesObject, opts: Apply
   };
 }
 
-/** Validators for Weir's own kinds, by kind (apiVersion weir.dev/v1alpha1). Add AnalysisTemplate, ... here. */
-const WEIR_VALIDATORS: Readonly<Record<string, (obj: unknown) => { errors: FieldError[] }>> = {
+/** Validators for Weir's own kinds, by kind (apiVersion weir.dev/v1alpha1); `weir lint` uses them too. */
+export const WEIR_VALIDATORS: Readonly<Record<string, (obj: unknown) => { errors: FieldError[] }>> = {
   Rollout: validateRollout,
   GitSource: validateGitSource,
   AnalysisTemplate: (obj) => validateAnalysisTemplate(obj, checkCondition),
