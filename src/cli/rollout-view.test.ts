@@ -105,6 +105,27 @@ function lineWith(text: string, needle: string): string {
 }
 
 describe('rollout view', () => {
+  it('names the step and background analysis runs with their phase and message', () => {
+    const out = renderRollout(
+      rollout({
+        phase: 'Paused',
+        currentPodHash: 'bbb222',
+        stableRS: 'aaa111',
+        canary: {
+          currentStepAnalysisRunStatus: { name: 'demo-bbb222-2-1', status: 'Inconclusive', message: 'metric "rate" assessed Inconclusive' },
+          currentBackgroundAnalysisRunStatus: { name: 'demo-bbb222-2', status: 'Running' },
+        },
+      }),
+      midSets,
+      [],
+      NOW,
+    );
+    assert.match(out, /^Analysis:$/m);
+    assert.match(out, /^ {2}Step: +demo-bbb222-2-1 \(Inconclusive: metric "rate" assessed Inconclusive\)$/m);
+    assert.match(out, /^ {2}Background: +demo-bbb222-2 \(Running\)$/m);
+    assert.doesNotMatch(renderRollout(midRollout, midSets, midPods, NOW), /^Analysis:/m, 'no section without runs');
+  });
+
   describe('a canary mid-rollout, paused at step 1', () => {
     const out = renderRollout(midRollout, midSets, midPods, NOW);
 

@@ -419,6 +419,23 @@ function actualWeight(ro: Rollout, owned: readonly ReplicaSetLike[]): number {
   return total === 0 ? 0 : Math.floor((canary * 100) / total);
 }
 
+/** The step and background AnalysisRuns status names: "  Step:  demo-6d9f-2-1 (Running)". */
+function analysisRunLines(status: Rollout['status']): string[] {
+  const lines: string[] = [];
+  const records: [string, unknown][] = [
+    ['  Step:', status?.canary?.currentStepAnalysisRunStatus],
+    ['  Background:', status?.canary?.currentBackgroundAnalysisRunStatus],
+  ];
+  for (const [label, value] of records) {
+    if (typeof value !== 'object' || value === null) continue;
+    const { name, status: phase, message } = value as { name?: unknown; status?: unknown; message?: unknown };
+    if (typeof name !== 'string') continue;
+    const detail = typeof message === 'string' && message !== '' ? `: ${message}` : '';
+    lines.push(header(label, `${name} (${typeof phase === 'string' ? phase : 'Pending'}${detail})`));
+  }
+  return lines;
+}
+
 function stepLines(ro: Rollout, now: Date): string[] {
   const all = steps(ro);
   if (all.length === 0) return [];
@@ -483,6 +500,9 @@ export function renderRollout(ro: Rollout, replicaSets: readonly ReplicaSetLike[
     if (git.currentRevision !== undefined) lines.push(header('  Current:', git.currentRevision));
     if (git.stableRevision !== undefined) lines.push(header('  Stable:', git.stableRevision));
   }
+
+  const runs = analysisRunLines(status);
+  if (runs.length > 0) lines.push('Analysis:', ...runs);
 
   const stepList = stepLines(ro, now);
   if (stepList.length > 0) lines.push('', ...stepList);

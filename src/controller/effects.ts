@@ -11,7 +11,7 @@ import {
   type KubeConfig,
   type V1ReplicaSet,
 } from '@kubernetes/client-node';
-import { API_VERSION } from '../api/common.ts';
+import { API_VERSION, GROUP, VERSION } from '../api/common.ts';
 import type { Rollout } from '../api/rollout.ts';
 import { kubeErrorCode } from '../cluster/errors.ts';
 import type { EventRecorder } from '../cluster/events.ts';
@@ -20,6 +20,12 @@ import type { HttpRoute } from './routes.ts';
 import { setRuleWeights } from './routes.ts';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const RUNS = { group: GROUP, version: VERSION, plural: 'analysisruns' } as const;
+
+/** The controller reference every child of a Rollout carries. */
+function ownerReference(rollout: Rollout): { apiVersion: string; kind: string; name: string; uid: string; controller: true; blockOwnerDeletion: true } {
+  return { apiVersion: API_VERSION, kind: 'Rollout', name: rollout.metadata.name ?? '', uid: rollout.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
+}
 export const FIELD_MANAGER = 'weir';
 
 export class EffectApplier {
@@ -77,6 +83,22 @@ export class EffectApplier {
         return;
       case 'setRouteWeights':
         return this.#setRouteWeights(effect);
+      case 'createAnalysisRun':
+        return this.#createAnalysisRun(rollout, namespace, effect);
+      case 'terminateAnalysisRun':
+        try {
+          await this.#custom.patchNamespacedCustomObject({ ...RUNS, namespace, name: effect.name, body: { spec: { terminate: true } } }, mergePatch);
+        } catch (err) {
+          if (kubeErrorCode(err) !== 404) throw err;
+        }
+        return;
+      case 'deleteAnalysisRun':
+        try {
+          await this.#custom.deleteNamespacedCustomObject({ ...RUNS, namespace, name: effect.name });
+        } catch (err) {
+          if (kubeErrorCode(err) !== 404) throw err;
+        }
+        return;
       case 'event':
         return this.#events.record({ apiVersion: API_VERSION, kind: 'Rollout', metadata: rollout.metadata }, effect.eventType, effect.reason, effect.message);
     }
@@ -92,16 +114,7 @@ export class EffectApplier {
         namespace,
         labels: { ...templateMeta.labels, [POD_TEMPLATE_HASH_LABEL]: effect.podTemplateHash },
         annotations: { [REVISION_ANNOTATION]: String(effect.revision) },
-        ownerReferences: [
-          {
-            apiVersion: API_VERSION,
-            kind: 'Rollout',
-            name: rollout.metadata.name ?? '',
-            uid: rollout.metadata.uid ?? '',
-            controller: true,
-            blockOwnerDeletion: true,
-          },
-        ],
+        ownerReferences: [ownerReference(rollout)],
       },
       spec: {
         replicas: effect.replicas,
@@ -123,6 +136,26 @@ export class EffectApplier {
       }
       if (existing.spec?.replicas !== effect.replicas) {
         await this.#apps.patchNamespacedReplicaSet({ name: effect.name, namespace, body: { spec: { replicas: effect.replicas } } }, mergePatch);
+      }
+    }
+  }
+
+  async #createAnalysisRun(rollout: Rollout, namespace: string, effect: Extract<Effect, { type: 'createAnalysisRun' }>): Promise<void> {
+    const body = {
+      ...effect.run,
+      metadata: { ...effect.run.metadata, namespace, ownerReferences: [ownerReference(rollout)] },
+    };
+    try {
+      await this.#custom.createNamespacedCustomObject({ ...RUNS, namespace, body, fieldManager: FIELD_MANAGER });
+    } catch (err) {
+      if (kubeErrorCode(err) !== 409) throw err;
+      // Already there: the cache had not seen our own create yet. Adopt it only if it is ours.
+      const existing = (await this.#custom.getNamespacedCustomObject({ ...RUNS, namespace, name: effect.run.metadata.name })) as {
+        metadata?: { ownerReferences?: { controller?: boolean; uid?: string }[] };
+      };
+      const owner = existing.metadata?.ownerReferences?.find((o) => o.controller === true);
+      if (owner?.uid !== rollout.metadata.uid) {
+        throw new Error(`AnalysisRun ${namespace}/${effect.run.metadata.name} exists and is not owned by rollout ${rollout.metadata.name ?? ''}`, { cause: err });
       }
     }
   }

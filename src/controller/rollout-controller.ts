@@ -12,13 +12,14 @@ import {
   type V1ReplicaSet,
   type V1Service,
 } from '@kubernetes/client-node';
+import type { AnalysisRun, AnalysisTemplateSpec } from '../api/analysis.ts';
 import { API_VERSION, GROUP, VERSION } from '../api/common.ts';
 import type { Rollout } from '../api/rollout.ts';
 import { validateRollout } from '../api/validate.ts';
 import { describeKubeError, kubeErrorCode } from '../cluster/errors.ts';
 import { EventRecorder } from '../cluster/events.ts';
 import { ResilientInformer } from '../cluster/informer.ts';
-import { planRollout } from '../engine/index.ts';
+import { planRollout, referencedTemplates, templateKey } from '../engine/index.ts';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, SCALE_DOWN_DEADLINE_ANNOTATION, type Observed, type ObservedReplicaSet } from '../engine/types.ts';
 import type { Logger } from '../util/log.ts';
 import { EffectApplier } from './effects.ts';
@@ -29,6 +30,9 @@ import { observeRoute, rolloutRoutes, type HttpRoute } from './routes.ts';
 
 /** A Rollout as stored: the schema's type with room for what the API server adds. */
 type RolloutObject = Rollout & { metadata: Rollout['metadata'] & { uid?: string; generation?: number } };
+type Owned = { metadata: { name?: string; namespace?: string; uid?: string; creationTimestamp?: Date; ownerReferences?: { controller?: boolean; kind: string; apiVersion: string; name: string; uid: string }[] } };
+type RunObject = AnalysisRun & Owned;
+type TemplateObject = { metadata: { name?: string; namespace?: string }; spec: AnalysisTemplateSpec };
 
 export interface RolloutControllerOptions {
   kubeConfig: KubeConfig;
@@ -43,6 +47,9 @@ export interface RolloutControllerOptions {
 }
 
 const ROLLOUTS = { group: GROUP, version: VERSION, plural: 'rollouts' } as const;
+const RUNS = { group: GROUP, version: VERSION, plural: 'analysisruns' } as const;
+const TEMPLATES = { group: GROUP, version: VERSION, plural: 'analysistemplates' } as const;
+const CLUSTER_TEMPLATES = { group: GROUP, version: VERSION, plural: 'clusteranalysistemplates' } as const;
 
 function keyOf(namespace: string | undefined, name: string | undefined): string {
   return `${namespace ?? 'default'}/${name ?? ''}`;
@@ -59,8 +66,14 @@ export class RolloutController {
   readonly services: ResilientInformer<V1Service>;
   readonly pods: ResilientInformer<V1Pod>;
   readonly routes: ResilientInformer<HttpRoute & { metadata: { name?: string; namespace?: string } }>;
+  readonly analysisRuns: ResilientInformer<RunObject>;
+  readonly templates: ResilientInformer<TemplateObject>;
+  /** Cluster-scoped templates; not watched in namespaced mode (no cluster-wide read there). */
+  readonly clusterTemplates: ResilientInformer<TemplateObject> | undefined;
   #workers: Promise<void>[] = [];
   #running = false;
+  /** Per Rollout, the resourceVersion our last status write replaced: while the cache still shows it, the cache is behind us. */
+  readonly #replaced = new Map<string, string>();
 
   constructor(opts: RolloutControllerOptions) {
     this.#opts = opts;
@@ -120,12 +133,38 @@ export class RolloutController {
           : await this.#custom.listClusterCustomObject(routeRef)) as KubernetesListObject<HttpRoute & { metadata: { name?: string } }>,
     });
 
+    this.analysisRuns = new ResilientInformer<RunObject>({
+      ...common,
+      name: 'analysisruns',
+      path: `${nsPath(`/apis/${GROUP}/${VERSION}`)}/analysisruns`,
+      list: async () =>
+        (ns ? await this.#custom.listNamespacedCustomObject({ ...RUNS, namespace: ns }) : await this.#custom.listClusterCustomObject(RUNS)) as KubernetesListObject<RunObject>,
+    });
+    this.templates = new ResilientInformer<TemplateObject>({
+      ...common,
+      name: 'analysistemplates',
+      path: `${nsPath(`/apis/${GROUP}/${VERSION}`)}/analysistemplates`,
+      list: async () =>
+        (ns
+          ? await this.#custom.listNamespacedCustomObject({ ...TEMPLATES, namespace: ns })
+          : await this.#custom.listClusterCustomObject(TEMPLATES)) as KubernetesListObject<TemplateObject>,
+    });
+    this.clusterTemplates = ns
+      ? undefined
+      : new ResilientInformer<TemplateObject>({
+          ...common,
+          name: 'clusteranalysistemplates',
+          path: `/apis/${GROUP}/${VERSION}/clusteranalysistemplates`,
+          list: async () => (await this.#custom.listClusterCustomObject(CLUSTER_TEMPLATES)) as KubernetesListObject<TemplateObject>,
+        });
+
     const enqueueRollout = (r: RolloutObject): void => {
       this.#queue.add(keyOf(r.metadata.namespace, r.metadata.name));
     };
     this.rollouts.on('add', enqueueRollout);
     this.rollouts.on('update', enqueueRollout);
     this.rollouts.on('delete', (r) => {
+      this.#replaced.delete(keyOf(r.metadata.namespace, r.metadata.name));
       opts.metrics.forgetRollout(r.metadata.namespace ?? 'default', r.metadata.name ?? '');
     });
     const enqueueOwner = (rs: V1ReplicaSet): void => {
@@ -153,15 +192,39 @@ export class RolloutController {
       }
     };
     for (const event of ['add', 'update', 'delete'] as const) this.routes.on(event, enqueueUsersOfRoute);
+    const enqueueRunOwner = (run: RunObject): void => {
+      const owner = run.metadata.ownerReferences?.find((o) => o.controller === true && o.kind === 'Rollout' && o.apiVersion === API_VERSION);
+      if (owner) this.#queue.add(keyOf(run.metadata.namespace, owner.name));
+    };
+    for (const event of ['add', 'update', 'delete'] as const) this.analysisRuns.on(event, enqueueRunOwner);
+    const enqueueUsersOfTemplate = (clusterScope: boolean) => (t: TemplateObject): void => {
+      const key = templateKey({ templateName: t.metadata.name ?? '', clusterScope });
+      for (const r of this.rollouts.list(clusterScope ? undefined : t.metadata.namespace)) {
+        if (referencedTemplates(r).some((ref) => templateKey(ref) === key)) enqueueRollout(r);
+      }
+    };
+    for (const event of ['add', 'update', 'delete'] as const) {
+      this.templates.on(event, enqueueUsersOfTemplate(false));
+      this.clusterTemplates?.on(event, enqueueUsersOfTemplate(true));
+    }
   }
 
   get ready(): boolean {
-    return this.#running && this.rollouts.synced && this.replicaSets.synced && this.services.synced && this.pods.synced;
+    return (
+      this.#running &&
+      this.rollouts.synced &&
+      this.replicaSets.synced &&
+      this.services.synced &&
+      this.pods.synced &&
+      this.analysisRuns.synced &&
+      this.templates.synced &&
+      (this.clusterTemplates?.synced ?? true)
+    );
   }
 
   async start(): Promise<void> {
     // Children first, so the first reconcile of each Rollout sees them.
-    await Promise.all([this.replicaSets.start(), this.services.start(), this.pods.start()]);
+    await Promise.all([this.replicaSets.start(), this.services.start(), this.pods.start(), this.analysisRuns.start(), this.templates.start(), this.clusterTemplates?.start()]);
     // HTTPRoutes are optional (the CRD may not be installed): do not wait for them.
     void this.routes.start();
     await this.rollouts.start();
@@ -178,7 +241,16 @@ export class RolloutController {
     this.#running = false;
     this.#queue.shutDown();
     await Promise.all(this.#workers);
-    await Promise.all([this.rollouts.stop(), this.replicaSets.stop(), this.services.stop(), this.pods.stop(), this.routes.stop()]);
+    await Promise.all([
+      this.rollouts.stop(),
+      this.replicaSets.stop(),
+      this.services.stop(),
+      this.pods.stop(),
+      this.routes.stop(),
+      this.analysisRuns.stop(),
+      this.templates.stop(),
+      this.clusterTemplates?.stop(),
+    ]);
   }
 
   /** A reconcile, timed and counted in the metrics. */
@@ -202,6 +274,11 @@ export class RolloutController {
     // Being deleted: the garbage collector removes the children.
     if (!stored || 'deletionTimestamp' in stored.metadata) return undefined;
     const now = this.#opts.now?.() ?? new Date();
+    // Planning from a cache that has not caught up with our own last status write would repeat its
+    // decisions (a second AnalysisRun, a second Event). The watch event of that write enqueues it again.
+    const replaced = this.#replaced.get(key);
+    if (replaced !== undefined && replaced === stored.metadata.resourceVersion) return now.getTime() + 1000;
+    this.#replaced.delete(key);
 
     const { rollout: valid, errors } = validateRollout(stored);
     if (!valid || errors.length > 0) {
@@ -266,7 +343,22 @@ export class RolloutController {
         ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
         deleting: p.metadata?.deletionTimestamp !== undefined,
       }));
-    return { replicaSets, services, routes, pods };
+    const analysisRuns = this.analysisRuns
+      .list(namespace)
+      .filter((run) => run.metadata.ownerReferences?.some((o) => o.controller === true && o.uid === rollout.metadata.uid))
+      .map((run) => ({
+        name: run.metadata.name ?? '',
+        phase: run.status?.phase,
+        message: run.status?.message,
+        terminate: run.spec.terminate === true,
+        creationTimestamp: run.metadata.creationTimestamp ? new Date(run.metadata.creationTimestamp).toISOString() : '',
+      }));
+    const analysisTemplates: NonNullable<Observed['analysisTemplates']> = {};
+    for (const ref of referencedTemplates(rollout)) {
+      const template = ref.clusterScope === true ? this.clusterTemplates?.get(ref.templateName) : this.templates.get(ref.templateName, namespace);
+      analysisTemplates[templateKey(ref)] = template?.spec;
+    }
+    return { replicaSets, services, routes, pods, analysisRuns, analysisTemplates };
   }
 
   /** The one status write of a reconcile, skipped when nothing changed; guarded by resourceVersion. */
@@ -278,5 +370,7 @@ export class RolloutController {
       name: stored.metadata.name ?? '',
       body: { ...stored, status },
     });
+    const rv = stored.metadata.resourceVersion;
+    if (rv !== undefined) this.#replaced.set(keyOf(stored.metadata.namespace, stored.metadata.name), rv);
   }
 }

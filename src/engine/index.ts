@@ -7,8 +7,6 @@ export {
   setWeightAt,
   previousSetWeight,
   canaryScaleAt,
-  stepAnalysisVerdict,
-  ANALYSIS_PENDING_MESSAGE,
   CANARY_PAUSE_STEP,
   MANUALLY_PAUSED_MESSAGE,
   DEFAULT_REPLICAS,
@@ -17,7 +15,8 @@ export {
   DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS,
   DEFAULT_REVISION_HISTORY_LIMIT,
 } from './plan.ts';
-export type { AnalysisVerdict, StepKind } from './plan.ts';
+export type { StepKind } from './plan.ts';
+export * from './analysis.ts';
 export { podTemplateHash, stepsHash, canonicalJson, fnv1a32, safeEncodeString } from './hash.ts';
 export {
   approximateWeightedCounts,

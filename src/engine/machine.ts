@@ -49,7 +49,13 @@ export type LifecycleEvent =
   /** No progress for progressDeadlineSeconds. */
   | { type: 'DEADLINE_EXCEEDED'; abort: boolean; message: string }
   /** Progress again after the deadline was exceeded. */
-  | { type: 'PROGRESSED' };
+  | { type: 'PROGRESSED' }
+  /** An AnalysisRun the update depends on failed or erred: abort. */
+  | { type: 'ANALYSIS_FAILED'; message: string }
+  /** An AnalysisRun was inconclusive: pause until a person decides. */
+  | { type: 'ANALYSIS_INCONCLUSIVE'; message: string }
+  /** The person promoted past an inconclusive background run: carry on. */
+  | { type: 'INCONCLUSIVE_RESOLVED' };
 
 /** A Kubernetes Event to record. */
 export interface EmittedEvent {
@@ -186,6 +192,8 @@ export const lifecycleMachine = setup({
         ],
         STEP_COMPLETED: '#rollout.stepDone',
         DEADLINE_EXCEEDED: '#rollout.timedOut',
+        ANALYSIS_FAILED: '#rollout.failedAnalysis',
+        ANALYSIS_INCONCLUSIVE: '#rollout.inconclusiveAnalysis',
       },
     },
     /** All steps done (or promote --full, or a first deploy): waiting for the new ReplicaSet to be fully available to make it stable. */
@@ -208,6 +216,8 @@ export const lifecycleMachine = setup({
           ],
         },
         DEADLINE_EXCEEDED: '#rollout.timedOut',
+        ANALYSIS_FAILED: '#rollout.failedAnalysis',
+        ANALYSIS_INCONCLUSIVE: '#rollout.inconclusiveAnalysis',
       },
     },
     paused: {
@@ -217,6 +227,7 @@ export const lifecycleMachine = setup({
         user: {
           on: {
             ABORT: '#rollout.aborting',
+            ANALYSIS_FAILED: '#rollout.failedAnalysis',
             USER_RESUME: [
               { guard: 'fullyPromoted', target: '#rollout.healthy', actions: { type: 'emit', params: { eventType: 'Normal', reason: 'RolloutResumed', message: 'Rollout is resumed' } } },
               { guard: 'stepsRemain', target: '#rollout.progressing', actions: { type: 'emit', params: { eventType: 'Normal', reason: 'RolloutResumed', message: 'Rollout is resumed' } } },
@@ -230,6 +241,11 @@ export const lifecycleMachine = setup({
             ABORT: '#rollout.aborting',
             USER_PAUSE: { target: 'user', actions: { type: 'emit', params: { eventType: 'Normal', reason: 'RolloutPaused', message: 'Rollout is paused (manually paused)' } } },
             PROMOTE_FULL: '#rollout.promotingFully',
+            ANALYSIS_FAILED: '#rollout.failedAnalysis',
+            INCONCLUSIVE_RESOLVED: [
+              { guard: 'stepsRemain', target: '#rollout.progressing', actions: { type: 'emit', params: { eventType: 'Normal', reason: 'RolloutResumed', message: 'Rollout is resumed' } } },
+              { target: '#rollout.completing', actions: { type: 'emit', params: { eventType: 'Normal', reason: 'RolloutResumed', message: 'Rollout is resumed' } } },
+            ],
             STEP_COMPLETED: {
               target: '#rollout.stepDone',
               actions: { type: 'emit', params: { eventType: 'Normal', reason: 'RolloutResumed', message: 'Rollout is resumed' } },
@@ -277,6 +293,7 @@ export const lifecycleMachine = setup({
             { type: 'emit', params: ({ context, event }) => ({ eventType: 'Warning' as const, reason: 'RolloutAborted', message: `${abortedMessage(context)}: ${event.message}` }) },
           ],
         },
+        ANALYSIS_FAILED: '#rollout.failedAnalysis',
         PROGRESSED: [{ guard: 'fullyPromoted', target: 'healthy' }, { guard: 'stepsRemain', target: 'progressing' }, { target: 'completing' }],
       },
     },
@@ -302,6 +319,37 @@ export const lifecycleMachine = setup({
         },
         { target: 'completing' },
       ],
+    },
+    /** Transient: an AnalysisRun the update depends on failed or erred: abort, with its verdict in the message. */
+    failedAnalysis: {
+      always: {
+        target: 'aborted',
+        actions: [
+          assign({ stepIndex: 0 }),
+          {
+            type: 'emit',
+            params: ({ context, event }) => ({
+              eventType: 'Warning' as const,
+              reason: 'RolloutAborted',
+              message: `${abortedMessage(context)}: ${event.type === 'ANALYSIS_FAILED' ? event.message : ''}`,
+            }),
+          },
+        ],
+      },
+    },
+    /** Transient: an AnalysisRun was inconclusive: pause until a person promotes or aborts. */
+    inconclusiveAnalysis: {
+      always: {
+        target: 'paused.step',
+        actions: {
+          type: 'emit',
+          params: ({ event }) => ({
+            eventType: 'Warning' as const,
+            reason: 'RolloutPaused',
+            message: `Rollout is paused (AnalysisRunInconclusive): ${event.type === 'ANALYSIS_INCONCLUSIVE' ? event.message : ''}`,
+          }),
+        },
+      },
     },
     /** Transient: the progress deadline passed; abort when asked to. */
     timedOut: {

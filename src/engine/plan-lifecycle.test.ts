@@ -1,8 +1,7 @@
 // Progress deadline, spec changes mid-rollout, rollback to stable, revision
-// history, the analysis seam, and the events a whole rollout records.
+// history, and the events a whole rollout records.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ANALYSIS_PENDING_MESSAGE } from './plan.ts';
 import {
   actionsOf,
   advance,
@@ -275,39 +274,6 @@ describe('revision history', () => {
     );
     const deletes = world.effects.filter((e) => e.type === 'deleteReplicaSet').map((e) => e.name);
     assert.deepEqual(deletes, [`demo-${hashes[0] ?? ''}`, `demo-${hashes[1] ?? ''}`]);
-  });
-});
-
-describe('analysis step (not wired yet)', () => {
-  it('waits in Progressing with a clear message and never promotes by itself', () => {
-    const world = healthyWorld({ replicas: 4, router: true, steps: [{ setWeight: 25 }, { analysis: { templates: [{ templateName: 'success-rate' }] } }, { setWeight: 50 }], progressDeadlineSeconds: 60 });
-    setImage(world, 'demo:v2');
-    runUntilSteady(world);
-    assert.equal(status(world).currentStepIndex, 1);
-    assert.equal(status(world).phase, 'Progressing');
-    assert.equal(status(world).message, ANALYSIS_PENDING_MESSAGE);
-    for (let i = 0; i < 48; i++) {
-      advance(world, 1800);
-      const plan = reconcile(world);
-      assert.deepEqual(plan.effects, []);
-      assert.equal(plan.requeueAt, undefined);
-    }
-    assert.equal(status(world).currentStepIndex, 1);
-    assert.equal(status(world).stableRS === status(world).currentPodHash, false);
-    assert.equal(status(world).phase, 'Progressing', 'no progress deadline at an analysis step');
-    assert.equal(routeWeight(world), 25);
-  });
-
-  it('promote --full still goes past it (an explicit user decision)', () => {
-    const world = healthyWorld({ replicas: 2, steps: [{ analysis: {} }] });
-    setImage(world, 'demo:v2');
-    runUntilSteady(world);
-    assert.equal(status(world).message, ANALYSIS_PENDING_MESSAGE);
-    updateStatus(world, (s) => {
-      s.promoteFull = true;
-    });
-    runUntilSteady(world);
-    assert.equal(status(world).phase, 'Healthy');
   });
 });
 

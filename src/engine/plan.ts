@@ -14,6 +14,23 @@
 //   4. from the final state: the desired replica counts, Service selectors and
 //      route weights, and the effects that differ from what is observed;
 //   5. the status: conditions, phase, message, counts, weights.
+import {
+  buildAnalysisRun,
+  describeOutcome,
+  historyDeletes,
+  INCONCLUSIVE_PAUSE,
+  isAttemptOf,
+  adoptableRun,
+  nextAttemptName,
+  outcomeEvents,
+  readRecord,
+  recordsInStatus,
+  refreshRecord,
+  runBaseName,
+  runOutcome,
+  terminateStale,
+  type AnalysisRunRecord,
+} from './analysis.ts';
 import { planRestart } from './restart.ts';
 import type { Condition } from '../api/common.ts';
 import type { CanaryStep, CanaryStrategy, PauseCondition, Rollout, RolloutStatus } from '../api/rollout.ts';
@@ -51,8 +68,6 @@ export const DEFAULT_REVISION_HISTORY_LIMIT = 10;
 
 /** Pause reason of a pause step (Argo's). */
 export const CANARY_PAUSE_STEP = 'CanaryPauseStep';
-/** status.message while an analysis step waits: analysis is not wired to the engine yet. */
-export const ANALYSIS_PENDING_MESSAGE = 'waiting for analysis (not implemented)';
 /** status.message while spec.paused holds the rollout (Argo's). */
 export const MANUALLY_PAUSED_MESSAGE = 'manually paused';
 
@@ -119,17 +134,6 @@ export function canaryScaleAt(steps: readonly CanaryStep[], index: number): { we
   return undefined;
 }
 
-/**
- * Seam for step analysis. Analysis is not wired to the engine yet: the
- * verdict is always 'pending', so an analysis step never completes by itself
- * (Principle 7: never promote on missing data). The controller will pass
- * AnalysisRun results in later; only 'successful' will complete the step.
- */
-export type AnalysisVerdict = 'pending' | 'successful' | 'failed' | 'inconclusive';
-export function stepAnalysisVerdict(_rollout: Rollout, _observed: Observed, _stepIndex: number): AnalysisVerdict {
-  return 'pending';
-}
-
 // ---------------------------------------------------------------------------
 // The reconcile context
 
@@ -176,6 +180,14 @@ interface Work {
   moreToDo: boolean;
   promotedReason: string | undefined;
   requeue: number[];
+  /** The run of the current analysis step (status.canary.currentStepAnalysisRunStatus). */
+  stepRun: AnalysisRunRecord | undefined;
+  /** The background analysis run (status.canary.currentBackgroundAnalysisRunStatus). */
+  backgroundRun: AnalysisRunRecord | undefined;
+  /** Why a needed AnalysisRun cannot be created (missing template or argument): nothing progresses. */
+  analysisProblem: string | undefined;
+  /** AnalysisRuns to create, with their Events. */
+  analysisEffects: Effect[];
 }
 
 function state(w: Work): LifecycleState {
@@ -263,11 +275,22 @@ export function planRollout(rollout: Rollout, observed: Observed, now: Date): Pl
     moreToDo: false,
     promotedReason: undefined,
     requeue: [],
+    stepRun: readRecord(prev.canary?.currentStepAnalysisRunStatus),
+    backgroundRun: readRecord(prev.canary?.currentBackgroundAnalysisRunStatus),
+    analysisProblem: undefined,
+    analysisEffects: [],
   };
+  const runs = observed.analysisRuns ?? [];
+  w.stepRun = refreshRecord(w.stepRun, runs);
+  w.backgroundRun = refreshRecord(w.backgroundRun, runs);
 
   applyInputs(c, w);
   const countsProgress = countsProgressed(c);
-  evaluateSteps(c, w, countsProgress);
+  judgeBackgroundAnalysis(c, w);
+  ensureBackgroundRun(c, w);
+  if (w.analysisProblem === undefined) evaluateSteps(c, w, countsProgress);
+  ensureBackgroundRun(c, w);
+  ensureStepRun(c, w);
 
   // Progress deadline (Argo: the Progressing condition's lastUpdateTime).
   const created = c.newRS === undefined && !halted(c, w) && desiredFor(c, w, state(w)).newReplicas !== undefined;
@@ -276,9 +299,13 @@ export function planRollout(rollout: Rollout, observed: Observed, now: Date): Pl
   conditions = progressingCondition(c, w, created, countsProgress || w.advanced || w.promotedReason !== undefined);
 
   const desired = desiredFor(c, w, state(w));
-  const effects = effectsFor(c, w, desired);
+  const effects = [...effectsFor(c, w, desired), ...analysisRunEffects(c, w)];
   const status = buildStatus(c, w, desired, conditions);
-  const events = [...w.run.events.map((e): Effect => ({ type: 'event', ...e })), ...operationalEvents(c, effects, status)];
+  const events = [
+    ...w.run.events.map((e): Effect => ({ type: 'event', ...e })),
+    ...analysisEvents(c, w, status),
+    ...operationalEvents(c, effects, status),
+  ];
   const restart = planRestart(rollout, status, c.replicaSets, observed.pods, c.maxUnavailable, c.nowMs);
   effects.push(...restart.effects);
   if (restart.restartedAt !== undefined) status.restartedAt = restart.restartedAt;
@@ -318,6 +345,8 @@ function applyInputs(c: Ctx, w: Work): void {
     w.abort = false;
     w.abortedAt = undefined;
     w.promoteFull = false;
+    w.stepRun = undefined;
+    w.backgroundRun = undefined;
     if (templateChanged) w.gitCurrent = c.rollout.metadata.annotations?.[GIT_REVISION_ANNOTATION];
   }
 
@@ -336,6 +365,8 @@ function applyInputs(c: Ctx, w: Work): void {
   } else if (!w.abort && state(w) === 'aborted') {
     send(w, { type: 'RETRY' });
     w.abortedAt = undefined;
+    w.stepRun = undefined;
+    w.backgroundRun = undefined;
     w.pauseConditions = [];
     w.controllerPause = false;
   } else if (w.abort) {
@@ -406,7 +437,9 @@ type Decision =
   | { type: 'none' }
   | { type: 'stepCompleted'; pause: boolean }
   | { type: 'pauseReached'; started: boolean }
-  | { type: 'promote'; reason: string };
+  | { type: 'promote'; reason: string }
+  | { type: 'analysisFailed'; message: string }
+  | { type: 'analysisInconclusive'; message: string };
 
 function evaluateSteps(c: Ctx, w: Work, countsProgress: boolean): void {
   if (state(w) === 'degraded' && countsProgress) send(w, { type: 'PROGRESSED' });
@@ -443,6 +476,12 @@ function evaluateSteps(c: Ctx, w: Work, countsProgress: boolean): void {
         w.promotedReason = decision.reason;
         send(w, { type: 'PROMOTED', reason: decision.reason });
         break;
+      case 'analysisFailed':
+        abortForAnalysis(c, w, decision.message);
+        return;
+      case 'analysisInconclusive':
+        pauseForAnalysis(c, w, decision.message);
+        return;
     }
   }
 }
@@ -477,7 +516,7 @@ function decide(c: Ctx, w: Work, mode: LifecycleState): Decision {
     case 'pause':
       return decidePause(c, w, mode, step);
     case 'analysis':
-      return stepAnalysisVerdict(c.rollout, c.observed, index) === 'successful' ? { type: 'stepCompleted', pause: false } : { type: 'none' };
+      return decideStepAnalysis(c, w, mode, index);
     case 'unsupported':
       return { type: 'none' };
   }
@@ -499,6 +538,182 @@ function decidePause(c: Ctx, w: Work, mode: LifecycleState, step: CanaryStep): D
     w.requeue.push(expiry);
   }
   return mode === 'progressing' ? { type: 'pauseReached', started: false } : { type: 'none' };
+}
+
+// ---------------------------------------------------------------------------
+// Analysis: step runs, the background run, their verdicts
+
+/** The background analysis of the strategy, when it names templates. */
+function backgroundAnalysis(c: Ctx): NonNullable<CanaryStrategy['analysis']> | undefined {
+  const a = c.canary.analysis;
+  return a?.templates !== undefined && a.templates.length > 0 ? a : undefined;
+}
+
+/** Background analysis runs from startingStep while an update is in progress (not a first deploy, not a full promotion). */
+function backgroundActive(c: Ctx, w: Work): boolean {
+  const a = backgroundAnalysis(c);
+  if (a === undefined || w.stableHash === undefined || w.stableHash === c.hash || w.promoteFull) return false;
+  const s = state(w);
+  if (s !== 'progressing' && s !== 'pausedStep' && s !== 'pausedUser' && s !== 'completing' && s !== 'degraded') return false;
+  return stepIndex(w) >= (a.startingStep ?? 0);
+}
+
+function backgroundBase(c: Ctx): string {
+  return runBaseName(c.name, c.hash, c.revision, 'Background');
+}
+
+function stepBase(c: Ctx, index: number): string {
+  return runBaseName(c.name, c.hash, c.revision, 'Step', index);
+}
+
+/** The current step's analysis, when the rollout is at an analysis step. */
+function currentStepAnalysis(c: Ctx, w: Work): NonNullable<CanaryStep['analysis']> | undefined {
+  const s = state(w);
+  if (s !== 'progressing' && s !== 'pausedStep' && s !== 'pausedUser') return undefined;
+  const step = c.steps[stepIndex(w)];
+  return step !== undefined && stepKind(step) === 'analysis' ? step.analysis : undefined;
+}
+
+function hasInconclusivePause(w: Work): boolean {
+  return w.pauseConditions.some((p) => p.reason === INCONCLUSIVE_PAUSE);
+}
+
+/** An AnalysisRun failed or erred: abort the update (and so, for a GitSource, roll back). */
+function abortForAnalysis(c: Ctx, w: Work, message: string): void {
+  send(w, { type: 'ANALYSIS_FAILED', message });
+  if (state(w) !== 'aborted') return;
+  w.abort = true;
+  w.abortedAt ??= c.now;
+  w.abortMessage = message;
+  w.pauseConditions = [];
+  w.controllerPause = false;
+}
+
+/** An AnalysisRun was inconclusive: pause with AnalysisRunInconclusive until `weir promote` (or abort). */
+function pauseForAnalysis(c: Ctx, w: Work, message: string): void {
+  if (!hasInconclusivePause(w)) w.pauseConditions = [...w.pauseConditions, { reason: INCONCLUSIVE_PAUSE, startTime: c.now }];
+  w.controllerPause = true;
+  if (state(w) !== 'pausedStep') send(w, { type: 'ANALYSIS_INCONCLUSIVE', message });
+}
+
+/** The background run's verdict: Failed/Error abort, Inconclusive pauses; a promote after an inconclusive pause starts a new run. */
+function judgeBackgroundAnalysis(c: Ctx, w: Work): void {
+  const record = w.backgroundRun;
+  if (!backgroundActive(c, w) || record === undefined || !isAttemptOf(record.name, backgroundBase(c))) return;
+  const s = state(w);
+  switch (runOutcome(record)) {
+    case 'failed':
+      if (s !== 'pausedUser' || c.rollout.spec.paused !== true) abortForAnalysis(c, w, describeOutcome('background', record));
+      return;
+    case 'inconclusive':
+      if (s === 'pausedStep' && w.pauseConditions.length === 0 && w.controllerPause) {
+        // The user promoted: carry on, measuring again with a new run.
+        w.backgroundRun = undefined;
+        send(w, { type: 'INCONCLUSIVE_RESOLVED' });
+      } else if (!hasInconclusivePause(w) && (s === 'progressing' || s === 'completing' || s === 'pausedStep')) {
+        pauseForAnalysis(c, w, describeOutcome('background', record));
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+/** An analysis step completes when its run is Successful, aborts on Failed/Error, pauses on Inconclusive. */
+function decideStepAnalysis(c: Ctx, w: Work, mode: LifecycleState, index: number): Decision {
+  const record = w.stepRun;
+  if (record === undefined || !isAttemptOf(record.name, stepBase(c, index))) return { type: 'none' };
+  switch (runOutcome(record)) {
+    case 'successful':
+      return { type: 'stepCompleted', pause: false };
+    case 'failed':
+      return { type: 'analysisFailed', message: describeOutcome('step', record) };
+    case 'inconclusive':
+      // Pause conditions cleared while the controller's pause stands: the user promoted past the inconclusive result.
+      if (mode === 'pausedStep' && !hasInconclusivePause(w) && w.controllerPause) return { type: 'stepCompleted', pause: true };
+      if (mode === 'progressing' && !hasInconclusivePause(w)) return { type: 'analysisInconclusive', message: describeOutcome('step', record) };
+      return { type: 'none' };
+    default:
+      return { type: 'none' };
+  }
+}
+
+/**
+ * Create the run a record should name, or recreate one the record names that
+ * is gone while unfinished (same name: adopts it if it is only the cache that
+ * has not seen it yet).
+ */
+function ensureRun(
+  c: Ctx,
+  w: Work,
+  analysis: NonNullable<CanaryStep['analysis']>,
+  kind: 'step' | 'background',
+  base: string,
+  record: AnalysisRunRecord | undefined,
+  mayCreate: boolean,
+  stepIndex?: number,
+): AnalysisRunRecord | undefined {
+  const runs = c.observed.analysisRuns ?? [];
+  const valid = record !== undefined && isAttemptOf(record.name, base);
+  if (valid && (runs.some((r) => r.name === record.name) || runOutcome(record) !== 'running')) return record;
+  if (!valid && !mayCreate) return record;
+  if (!valid) {
+    // A run of this attempt may exist while the record of it was lost (a status write that lost a conflict): adopt it.
+    const measuring = adoptableRun(runs, base);
+    if (measuring !== undefined) return { name: measuring.name, status: measuring.phase ?? 'Pending' };
+  }
+  const name = valid ? record.name : nextAttemptName(base, runs);
+  const built = buildAnalysisRun({
+    rollout: c.rollout,
+    analysis,
+    type: kind === 'step' ? 'Step' : 'Background',
+    ...(stepIndex !== undefined ? { stepIndex } : {}),
+    hash: c.hash,
+    stableHash: w.stableHash,
+    revision: c.revision,
+    name,
+    templates: c.observed.analysisTemplates,
+  });
+  if (!built.ok) {
+    w.analysisProblem = `${kind} analysis cannot start: ${built.problem}`;
+    return valid ? record : undefined;
+  }
+  w.analysisEffects.push({ type: 'createAnalysisRun', run: built.run });
+  if (!valid) w.analysisEffects.push({ type: 'event', eventType: 'Normal', reason: 'AnalysisRunCreated', message: `Created ${kind} analysis run ${name}` });
+  return valid ? record : { name, status: 'Pending' };
+}
+
+function ensureBackgroundRun(c: Ctx, w: Work): void {
+  const analysis = backgroundAnalysis(c);
+  if (analysis === undefined || !backgroundActive(c, w) || w.analysisEffects.some((e) => e.type === 'createAnalysisRun' && isAttemptOf(e.run.metadata.name, backgroundBase(c)))) return;
+  w.backgroundRun = ensureRun(c, w, analysis, 'background', backgroundBase(c), w.backgroundRun, state(w) !== 'pausedUser');
+}
+
+function ensureStepRun(c: Ctx, w: Work): void {
+  const analysis = currentStepAnalysis(c, w);
+  if (analysis === undefined) return;
+  const index = stepIndex(w);
+  w.stepRun = ensureRun(c, w, analysis, 'step', stepBase(c, index), w.stepRun, state(w) === 'progressing', index);
+}
+
+/** Runs to create, to stop (no longer current) and to delete (history limits). */
+function analysisRunEffects(c: Ctx, w: Work): Effect[] {
+  const runs = c.observed.analysisRuns ?? [];
+  const current = new Set<string>();
+  if (w.stepRun !== undefined && currentStepAnalysis(c, w) !== undefined && isAttemptOf(w.stepRun.name, stepBase(c, stepIndex(w)))) current.add(w.stepRun.name);
+  if (w.backgroundRun !== undefined && backgroundActive(c, w) && isAttemptOf(w.backgroundRun.name, backgroundBase(c))) current.add(w.backgroundRun.name);
+  return [...w.analysisEffects.filter((e) => e.type !== 'event'), ...terminateStale(runs, current), ...historyDeletes(c.rollout, runs, current)];
+}
+
+/** Events: runs created and finished, and a run that cannot be created (once, when the message changes). */
+function analysisEvents(c: Ctx, w: Work, status: RolloutStatus): Effect[] {
+  const events: Effect[] = w.analysisEffects.filter((e) => e.type === 'event');
+  events.push(...outcomeEvents('step', readRecord(c.prev.canary?.currentStepAnalysisRunStatus), w.stepRun));
+  events.push(...outcomeEvents('background', readRecord(c.prev.canary?.currentBackgroundAnalysisRunStatus), w.backgroundRun));
+  if (w.analysisProblem !== undefined && status.message !== c.prev.message) {
+    events.push({ type: 'event', eventType: 'Warning', reason: 'AnalysisRunNotCreated', message: w.analysisProblem });
+  }
+  return events;
 }
 
 function isIndefiniteStep(step: CanaryStep | undefined): boolean {
@@ -960,6 +1175,8 @@ function buildStatus(c: Ctx, w: Work, d: Desired, progressing: Condition[]): Rol
   status.selector = formatLabelSelector(c.rollout.spec.selector);
   status.conditions = conditions;
   status.canary = { ...(c.prev.canary ?? {}), weights: weightsOf(c, w, d) };
+  recordsInStatus(status, 'currentStepAnalysisRunStatus', w.stepRun);
+  recordsInStatus(status, 'currentBackgroundAnalysisRunStatus', w.backgroundRun);
 
   const git = { ...(c.prev.git ?? {}) };
   if (w.gitCurrent !== undefined) git.currentRevision = w.gitCurrent;
@@ -1008,18 +1225,26 @@ function phaseOf(
       return { phase: 'Degraded', message: `${progressing?.reason ?? ''}: ${progressing?.message ?? ''}` };
     case 'pausedUser':
       return { phase: 'Paused', message: MANUALLY_PAUSED_MESSAGE };
-    case 'pausedStep':
-      return { phase: 'Paused', message: w.pauseConditions[0]?.reason ?? CANARY_PAUSE_STEP };
+    case 'pausedStep': {
+      const reason = w.pauseConditions[0]?.reason ?? CANARY_PAUSE_STEP;
+      const inconclusive = [w.stepRun, w.backgroundRun].find((r) => r?.status === 'Inconclusive');
+      if (reason === INCONCLUSIVE_PAUSE && inconclusive !== undefined) return { phase: 'Paused', message: `${reason}: analysis run "${inconclusive.name}" is inconclusive${inconclusive.message !== undefined ? ` (${inconclusive.message})` : ''}; promote to continue or abort` };
+      return { phase: 'Paused', message: reason };
+    }
     default:
       break;
   }
   if (complete) return { phase: 'Healthy', message: '' };
+  if (w.analysisProblem !== undefined) return { phase: 'Degraded', message: w.analysisProblem };
   const first = d.blockers[0];
   if (first !== undefined) return { phase: 'Progressing', message: first };
   if (w.superseded !== undefined) return { phase: 'Progressing', message: `superseded: canary ${w.superseded} replaced by revision ${c.revision} (${c.hash}); steps restart` };
   if (s === 'progressing') {
     const step = c.steps[stepIndex(w)];
-    if (step !== undefined && stepKind(step) === 'analysis') return { phase: 'Progressing', message: ANALYSIS_PENDING_MESSAGE };
+    if (step !== undefined && stepKind(step) === 'analysis') {
+      const run = w.stepRun;
+      return { phase: 'Progressing', message: run === undefined ? 'waiting for the step analysis run' : `waiting for step analysis run "${run.name}" (${run.status})` };
+    }
     if (step !== undefined && stepKind(step) === 'unsupported') return { phase: 'Progressing', message: `step ${describeStep(step)} is not supported` };
   }
   if (counts.updatedReplicas < c.replicas) return { phase: 'Progressing', message: 'more replicas need to be updated' };

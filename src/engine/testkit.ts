@@ -2,7 +2,8 @@
 // a Plan's effects to an in-memory Observed (ReplicaSets, Service selectors,
 // route weights) and lets pods come up when the test says so.
 import assert from 'node:assert/strict';
-import type { CanaryStep, Rollout } from '../api/rollout.ts';
+import type { AnalysisPhase, AnalysisTemplateSpec } from '../api/analysis.ts';
+import type { CanaryStep, CanaryStrategy, Rollout } from '../api/rollout.ts';
 import { planRollout } from './plan.ts';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, SCALE_DOWN_DEADLINE_ANNOTATION, type Effect, type Observed, type ObservedReplicaSet, type Plan } from './types.ts';
 
@@ -26,6 +27,10 @@ export interface RolloutOptions {
   scaleDownDelaySeconds?: number;
   revisionHistoryLimit?: number;
   gitRevision?: string;
+  /** strategy.canary.analysis (background analysis). */
+  analysis?: CanaryStrategy['analysis'];
+  /** Templates that exist, by name (AnalysisTemplate; "cluster:" prefix for ClusterAnalysisTemplate). */
+  templates?: Record<string, AnalysisTemplateSpec>;
 }
 
 export function makeRollout(o: RolloutOptions = {}): Rollout {
@@ -55,6 +60,7 @@ export function makeRollout(o: RolloutOptions = {}): Rollout {
           ...(o.maxUnavailable !== undefined ? { maxUnavailable: o.maxUnavailable } : {}),
           ...(o.abortScaleDownDelaySeconds !== undefined ? { abortScaleDownDelaySeconds: o.abortScaleDownDelaySeconds } : {}),
           ...(o.scaleDownDelaySeconds !== undefined ? { scaleDownDelaySeconds: o.scaleDownDelaySeconds } : {}),
+          ...(o.analysis !== undefined ? { analysis: o.analysis } : {}),
           ...(o.router === true ? { trafficRouting: { plugins: { 'argoproj-labs/gatewayAPI': { httpRoute: ROUTE, namespace: 'default' } } } } : {}),
         },
       },
@@ -62,9 +68,15 @@ export function makeRollout(o: RolloutOptions = {}): Rollout {
   };
 }
 
-export function emptyObserved(o: { router?: boolean; services?: boolean } = {}): Observed {
+export function emptyObserved(o: { router?: boolean; services?: boolean; templates?: Record<string, AnalysisTemplateSpec> } = {}): Observed {
   const withServices = o.services ?? o.router ?? false;
+  const analysisTemplates: Record<string, AnalysisTemplateSpec> = {};
+  for (const [name, spec] of Object.entries(o.templates ?? {})) {
+    analysisTemplates[name.startsWith('cluster:') ? `ClusterAnalysisTemplate/${name.slice(8)}` : `AnalysisTemplate/${name}`] = spec;
+  }
   return {
+    analysisRuns: [],
+    analysisTemplates,
     replicaSets: [],
     services: withServices
       ? { [CANARY_SVC]: { name: CANARY_SVC, selector: { app: 'demo' } }, [STABLE_SVC]: { name: STABLE_SVC, selector: { app: 'demo' } } }
@@ -151,9 +163,42 @@ export function applyEffect(world: World, effect: Effect): void {
       route.weights = { [effect.stableService]: 100 - effect.canaryWeight, [effect.canaryService]: effect.canaryWeight };
       break;
     }
+    case 'createAnalysisRun': {
+      const runs = (observed.analysisRuns ??= []);
+      assert.equal(
+        runs.some((r) => r.name === effect.run.metadata.name),
+        false,
+        `AnalysisRun ${effect.run.metadata.name} created twice`,
+      );
+      runs.push({ name: effect.run.metadata.name, terminate: false, creationTimestamp: world.now.toISOString() });
+      break;
+    }
+    case 'terminateAnalysisRun': {
+      const run = observed.analysisRuns?.find((r) => r.name === effect.name);
+      assert.ok(run, `terminate of unknown AnalysisRun ${effect.name}`);
+      run.terminate = true;
+      break;
+    }
+    case 'deleteAnalysisRun':
+      observed.analysisRuns = (observed.analysisRuns ?? []).filter((r) => r.name !== effect.name);
+      break;
     case 'event':
       break;
   }
+}
+
+/** What the AnalysisRun controller would report: a run's phase (and message). */
+export function setRunPhase(world: World, name: string, phase: AnalysisPhase, message?: string): void {
+  const run = world.observed.analysisRuns?.find((r) => r.name === name);
+  assert.ok(run, `no AnalysisRun ${name}; runs: ${(world.observed.analysisRuns ?? []).map((r) => r.name).join(', ')}`);
+  run.phase = phase;
+  if (message === undefined) delete run.message;
+  else run.message = message;
+}
+
+/** The AnalysisRuns the plans created, in order. */
+export function createdRuns(world: World): Extract<Effect, { type: 'createAnalysisRun' }>['run'][] {
+  return world.effects.flatMap((e) => (e.type === 'createAnalysisRun' ? [e.run] : []));
 }
 
 /** Pods catch up with spec.replicas; available as the pod policy says. */

@@ -2,6 +2,7 @@
 // (spec + status), what the controller observed of its children, and `now`,
 // it returns the next status, the effects to apply, and when to look again.
 // It does no I/O, reads no clock and draws no random numbers.
+import type { AnalysisPhase, AnalysisRunSpec, AnalysisTemplateSpec } from '../api/analysis.ts';
 import type { Rollout, RolloutStatus } from '../api/rollout.ts';
 
 /** Label every ReplicaSet and pod of a Rollout carries (Argo Rollouts' name). */
@@ -59,6 +60,21 @@ export interface ObservedPod {
   deleting: boolean;
 }
 
+/** Why an AnalysisRun exists (Argo's `rollout-type` label values). */
+export type AnalysisRunType = 'Step' | 'Background' | 'PrePromotion' | 'PostPromotion';
+
+/** An AnalysisRun the Rollout owns, as the controller sees it in its cache. */
+export interface ObservedAnalysisRun {
+  name: string;
+  /** status.phase; undefined before the AnalysisRun controller first wrote status. */
+  phase?: AnalysisPhase | undefined;
+  /** status.message */
+  message?: string | undefined;
+  /** spec.terminate */
+  terminate: boolean;
+  creationTimestamp: string;
+}
+
 export interface Observed {
   replicaSets: ObservedReplicaSet[];
   /** The pods of those ReplicaSets; only needed for spec.restartAt (absent: no restart decisions). */
@@ -67,6 +83,22 @@ export interface Observed {
   services: Record<string, ObservedService | undefined>;
   /** Routes named by trafficRouting; undefined when named but not found. */
   routes: Record<string, ObservedRoute | undefined>;
+  /** The AnalysisRuns the Rollout owns (absent: none). */
+  analysisRuns?: ObservedAnalysisRun[];
+  /**
+   * The analysis templates the Rollout references, by templateKey()
+   * ("AnalysisTemplate/name", "ClusterAnalysisTemplate/name"); a key that is
+   * absent or undefined is a template that does not exist.
+   */
+  analysisTemplates?: Record<string, AnalysisTemplateSpec | undefined>;
+}
+
+/** An AnalysisRun to create: the controller adds the namespace and the owner reference. */
+export interface AnalysisRunManifest {
+  apiVersion: string;
+  kind: 'AnalysisRun';
+  metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> };
+  spec: AnalysisRunSpec;
 }
 
 /** The pod template to create ReplicaSets from, with labels the engine adds. */
@@ -101,6 +133,12 @@ export type Effect =
   | { type: 'setServiceSelector'; service: string; podTemplateHash: string }
   /** Set the weights of the route's rule that references both Services. */
   | { type: 'setRouteWeights'; route: string; namespace: string; stableService: string; canaryService: string; canaryWeight: number }
+  /** Create an AnalysisRun (adopting one of the same name the Rollout already owns). */
+  | { type: 'createAnalysisRun'; run: AnalysisRunManifest }
+  /** Stop an AnalysisRun (spec.terminate): it is no longer needed. */
+  | { type: 'terminateAnalysisRun'; name: string }
+  /** Delete a finished AnalysisRun beyond the history limits. */
+  | { type: 'deleteAnalysisRun'; name: string }
   | { type: 'event'; eventType: 'Normal' | 'Warning'; reason: string; message: string };
 
 export interface Plan {

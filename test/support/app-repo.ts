@@ -7,10 +7,13 @@ export interface AppOptions {
   greeting: string;
   /** Extra steps replace the default [setWeight 50, pause {}]. */
   steps?: unknown[];
+  /** Environment of the app's container (e.g. ERROR_RATE, LATENCY_MS). */
+  env?: Record<string, string>;
 }
 
 export function appFiles(o: AppOptions): Record<string, string> {
   const steps = JSON.stringify(o.steps ?? [{ setWeight: 50 }, { pause: {} }]);
+  const env = o.env === undefined ? '' : `\n          env: ${JSON.stringify(Object.entries(o.env).map(([name, value]) => ({ name, value })))}`;
   return {
     [`apps/${o.name}/config.yaml`]: `apiVersion: v1
 kind: ConfigMap
@@ -69,7 +72,7 @@ spec:
         - name: app
           image: weir-demo:${o.version}
           ports: [{ name: http, containerPort: 8080 }]
-          envFrom: [{ configMapRef: { name: ${o.name}-config } }]
+          envFrom: [{ configMapRef: { name: ${o.name}-config } }]${env}
           readinessProbe: { httpGet: { path: /readyz, port: http }, periodSeconds: 1 }
   strategy:
     canary:
