@@ -70,7 +70,7 @@ describe('leader election', () => {
 
   async function waitForStandby(r: Replica): Promise<void> {
     await waitFor(async () => (await fetch(`${r.controller.url}/readyz`).then((res) => res.text())) === 'standby\n', { what: `${r.name} to be a ready standby`, timeoutMs: 20_000 });
-    await waitFor(async () => /another replica leads; standing by/.test(await readFile(r.controller.logFile, 'utf8')), { what: `${r.name} to see the leader`, timeoutMs: 20_000 });
+    await waitFor(async () => (await readFile(r.controller.logFile, 'utf8')).includes('another replica leads; standing by'), { what: `${r.name} to see the leader`, timeoutMs: 20_000 });
   }
 
   const steps = [{ setWeight: 50 }, { pause: { duration: '8s' } }, { setWeight: 100 }, { pause: { duration: 2 } }];

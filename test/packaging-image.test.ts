@@ -105,7 +105,7 @@ describe('container image (Dockerfile)', () => {
     assert.deepEqual(dockerfile.entrypoint, ['node', 'bin/weir.js', 'controller']);
   });
 
-  it('copies only files that exist and that .dockerignore lets into the build context', async () => {
+  it('copies only files that exist and that .dockerignore lets into the build context', () => {
     const fromContext = dockerfile.copies.filter((c) => c.from === undefined);
     assert.ok(fromContext.length > 0);
     for (const c of fromContext) {

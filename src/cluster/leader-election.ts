@@ -267,7 +267,9 @@ export class LeaderElector {
     }
     // A renewal must not be written once the deadline passed (the check reads the clock again).
     if (this.#state === 'leading' && !this.isLeader()) return;
-    const spec = nextRecord(decision, record, this.#opts.identity, startMs, this.#opts.leaseDurationMs);
+    // The record says when the decision was made (after the read): a taker's acquireTime is then at least
+    // the lease duration after it first saw the previous renewal. Our own deadline counts from startMs, earlier.
+    const spec = nextRecord(decision, record, this.#opts.identity, afterRead, this.#opts.leaseDurationMs);
     const metadata = { name: this.#opts.name, namespace: this.#opts.namespace };
     let written: V1Lease;
     if (decision.action === 'create') {
