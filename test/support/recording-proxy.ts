@@ -46,6 +46,8 @@ export async function startRecordingProxy(sb: TestSandbox, opts: { name: string;
       },
       (upRes) => {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        // A watch's headers come long before its first event: pass them on now, as the API server does.
+        res.flushHeaders();
         upRes.pipe(res);
       },
     );
