@@ -1,8 +1,11 @@
 // `weir controller`: run the controller against the cluster of the kubeconfig
 // (or in-cluster configuration).
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
+import { parseDuration } from '../api/duration.ts';
+import { validateTimings } from '../cluster/leader-election.ts';
 import { runController } from '../controller/run.ts';
 import { loadKube } from './kube-options.ts';
 
@@ -19,6 +22,46 @@ interface ControllerFlags {
   gitPath: string[];
   gitInterval: string;
   gitNamespace?: string;
+  leaderElect: boolean;
+  leaderElectLeaseDuration: string;
+  leaderElectRenewDeadline: string;
+  leaderElectRetryPeriod: string;
+  leaderElectNamespace?: string;
+  leaderElectId: string;
+}
+
+/** Where a pod's service account says its namespace is. */
+const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** The Lease's namespace when no flag names it: the pod's own, else --namespace, else "default". */
+export function defaultLeaseNamespace(watched: string | undefined, namespaceFile = IN_CLUSTER_NAMESPACE_FILE): string {
+  if (existsSync(namespaceFile)) {
+    const ns = readFileSync(namespaceFile, 'utf8').trim();
+    if (ns !== '') return ns;
+  }
+  return watched ?? 'default';
+}
+
+/** true/false (and 1/0, yes/no), so WEIR_LEADER_ELECT=false means false. */
+export function parseBool(flag: string): (value: string) => boolean {
+  return (value) => {
+    const v = value.trim().toLowerCase();
+    if (['true', '1', 'yes', ''].includes(v)) return true;
+    if (['false', '0', 'no'].includes(v)) return false;
+    throw new Error(`${flag} must be true or false, got "${value}"`);
+  };
+}
+
+function durationFlag(flag: string): (value: string) => string {
+  return (value) => {
+    try {
+      const ms = parseDuration(value);
+      if (ms <= 0) throw new Error('must be positive');
+    } catch (err) {
+      throw new Error(`${flag}: ${err instanceof Error ? err.message : String(err)} (a duration such as 15s or 1m)`, { cause: err });
+    }
+    return value;
+  };
 }
 
 export function registerControllerCommand(program: Command, version: string): void {
@@ -46,7 +89,25 @@ export function registerControllerCommand(program: Command, version: string): vo
     .addOption(new Option('--git-path <dir...>', 'directories of manifests in --git-url').env('WEIR_GIT_PATH').default(['.']))
     .addOption(new Option('--git-interval <duration>', 'poll interval of --git-url').env('WEIR_GIT_INTERVAL').default('1m'))
     .addOption(new Option('--git-namespace <namespace>', 'namespace of the weir-flags GitSource (default: --namespace, or "default")').env('WEIR_GIT_NAMESPACE'))
+    .addOption(
+      new Option('--leader-elect [bool]', 'run only while holding a coordination.k8s.io Lease (for several replicas); a replica that loses it exits')
+        .env('WEIR_LEADER_ELECT')
+        .default(false)
+        .preset('true')
+        .argParser(parseBool('--leader-elect')),
+    )
+    .addOption(new Option('--leader-elect-lease-duration <duration>', 'how long standbys wait after the last renewal before taking the Lease').env('WEIR_LEADER_ELECT_LEASE_DURATION').default('15s').argParser(durationFlag('--leader-elect-lease-duration')))
+    .addOption(new Option('--leader-elect-renew-deadline <duration>', 'how long the leader keeps writing without a successful renewal (less than the lease duration)').env('WEIR_LEADER_ELECT_RENEW_DEADLINE').default('10s').argParser(durationFlag('--leader-elect-renew-deadline')))
+    .addOption(new Option('--leader-elect-retry-period <duration>', 'pause between attempts to acquire or renew the Lease').env('WEIR_LEADER_ELECT_RETRY_PERIOD').default('2s').argParser(durationFlag('--leader-elect-retry-period')))
+    .addOption(new Option('--leader-elect-namespace <namespace>', "namespace of the Lease (default: the pod's own namespace in a cluster, else --namespace, else \"default\")").env('WEIR_LEADER_ELECT_NAMESPACE'))
+    .addOption(new Option('--leader-elect-id <name>', 'name of the Lease; replicas with the same name and namespace elect one leader').env('WEIR_LEADER_ELECT_ID').default('weir-controller'))
     .action(async (opts: ControllerFlags) => {
+      const timings = {
+        leaseDurationMs: parseDuration(opts.leaderElectLeaseDuration),
+        renewDeadlineMs: parseDuration(opts.leaderElectRenewDeadline),
+        retryPeriodMs: parseDuration(opts.leaderElectRetryPeriod),
+      };
+      if (opts.leaderElect) validateTimings(timings);
       await runController({
         // The kubeconfig only: the controller watches all namespaces unless -n says otherwise.
         kubeConfig: loadKube({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }).kubeConfig,
@@ -56,6 +117,9 @@ export function registerControllerCommand(program: Command, version: string): vo
         cacheDir: opts.cacheDir,
         ...(opts.namespace ? { namespace: opts.namespace } : {}),
         ...(opts.webhookSecret ? { webhookSecret: opts.webhookSecret } : {}),
+        ...(opts.leaderElect
+          ? { leaderElection: { ...timings, name: opts.leaderElectId, namespace: opts.leaderElectNamespace ?? defaultLeaseNamespace(opts.namespace) } }
+          : {}),
         ...(opts.gitUrl
           ? {
               flagSource: {

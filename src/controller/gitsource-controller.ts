@@ -61,6 +61,8 @@ export interface GitSourceControllerOptions {
   namespace?: string;
   workers?: number;
   now?: () => Date;
+  /** With leader election: whether this process may write now. Gates the Git push of write-back (Kubernetes writes are gated by the KubeConfig). */
+  mayWrite?: () => boolean;
 }
 
 function keyOf(namespace: string | undefined, name: string | undefined): string {
@@ -426,6 +428,7 @@ export class GitSourceController {
     const subject = (await this.#mirror.commitInfo(remote, failed).catch(() => undefined))?.message.split('\n')[0];
     const message = revertMessage({ commit: failed, rollout: `${stored.metadata.namespace ?? 'default'}/${rollout}`, reason, ...(subject ? { subject } : {}) });
     try {
+      if (this.#opts.mayWrite?.() === false) throw new Error('not the leader: no write-back to Git');
       const revert = await this.#mirror.revert(remote, { branch, commit: failed, message, ...(targetBranch ? { targetBranch } : {}) });
       status.revertRevisions = [...(status.revertRevisions ?? []), { rejected: failed, revert, branch: targetBranch ?? branch, at }];
       await this.#event(stored, 'Normal', 'RevertPushed', `pushed ${short(revert)} reverting ${short(failed)} to ${targetBranch ?? branch}`);

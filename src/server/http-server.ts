@@ -9,8 +9,11 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   registry: Registry;
-  /** Ready once the caches are synced (and, with leader election, always for followers). */
-  ready: () => boolean;
+  /**
+   * Ready once the caches are synced (and, with leader election, always for
+   * standbys); a string is the body of the answer ("standby", or why not ready).
+   */
+  ready: () => boolean | { ready: boolean; detail: string };
   routes?: Record<string, RouteHandler>;
 }
 
@@ -45,8 +48,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
         return;
       case '/readyz': {
-        const ready = opts.ready();
-        res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ok\n' : 'caches not synced\n');
+        const answer = opts.ready();
+        const { ready, detail } = typeof answer === 'boolean' ? { ready: answer, detail: answer ? 'ok' : 'caches not synced' } : answer;
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${detail}\n`);
         return;
       }
       default:

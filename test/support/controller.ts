@@ -19,14 +19,24 @@ export interface ControllerProcess {
   stop(): Promise<void>;
 }
 
-export async function startController(sb: TestSandbox, opts: { namespace: string; logName: string; args?: string[] }): Promise<ControllerProcess> {
+export async function startController(
+  sb: TestSandbox,
+  opts: {
+    /** Watch this namespace only; undefined: all namespaces. */
+    namespace: string | undefined;
+    logName: string;
+    args?: string[];
+    /** Default: the sandbox admin's kubeconfig. */
+    kubeconfig?: string;
+  },
+): Promise<ControllerProcess> {
   const logDir = join(sb.state.dir, 'logs', 'controllers');
   await mkdir(logDir, { recursive: true });
   const logFile = join(logDir, `${opts.logName}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(
     process.execPath,
-    ['bin/weir.js', 'controller', '--kubeconfig', sb.state.kubeconfig, '--namespace', opts.namespace, '--listen', '127.0.0.1:0', '--cache-dir', join(sb.state.dir, 'git-cache', opts.logName), ...(opts.args ?? [])],
+    ['bin/weir.js', 'controller', '--kubeconfig', opts.kubeconfig ?? sb.state.kubeconfig, ...(opts.namespace === undefined ? [] : ['--namespace', opts.namespace]), '--listen', '127.0.0.1:0', '--cache-dir', join(sb.state.dir, 'git-cache', opts.logName), ...(opts.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WEIR_LOG_LEVEL: 'debug' } },
   );
   let output = '';

@@ -1,0 +1,114 @@
+// deploy/ against the sandbox: `kubectl apply -k` (kubectl 1.20, the
+// kustomize it embeds) accepts both install modes in a server-side dry run,
+// and the controller, running out of cluster with nothing but the
+// weir-controller ServiceAccount's own token, completes a canary across
+// namespaces: the ClusterRole is enough.
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { dump, load } from 'js-yaml';
+import { mintServiceAccountToken } from '../src/sandbox/tokens.ts';
+import { startController, type ControllerProcess } from './support/controller.ts';
+import { namespace } from './support/demo-app.ts';
+import { ROLLOUTS, createRolloutNetworking, demoRollout, setImage, waitForRollout } from './support/rollouts.ts';
+import { testSandbox, uniqueName, type TestSandbox } from './support/sandbox.ts';
+
+const repo = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
+const SYSTEM = 'weir-system';
+
+interface Rule {
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  verbs: string[];
+}
+
+describe('installing into a cluster (deploy/)', () => {
+  let sb: TestSandbox;
+  let controller: ControllerProcess | undefined;
+  const ns = uniqueName('rbac');
+
+  before(async () => {
+    sb = await testSandbox();
+    await sb.kubectl(['apply', '-k', repo('crds/')]);
+    // A server-side dry run creates nothing, so objects in weir-system need the namespace to exist already.
+    await sb.kubectl(['apply', '-f', repo('deploy/namespace.yaml')]);
+  });
+  after(async () => {
+    await controller?.stop();
+    await sb.core.deleteNamespace({ name: ns }).catch(() => undefined);
+    await sb.kubectl(['delete', 'clusterrolebinding', 'weir-controller', '--ignore-not-found']).catch(() => undefined);
+    await sb.kubectl(['delete', 'clusterrole', 'weir-controller', '--ignore-not-found']).catch(() => undefined);
+    await sb.core.deleteNamespace({ name: SYSTEM }).catch(() => undefined);
+  });
+
+  it('kubectl apply -k deploy/ --dry-run=server succeeds, cluster-wide and namespaced', async () => {
+    for (const dir of ['deploy/', 'deploy/namespaced/']) {
+      const out = await sb.kubectl(['apply', '-k', repo(dir), '--dry-run=server']);
+      for (const kind of ['deployment.apps/weir-controller', 'serviceaccount/weir-controller', 'service/weir-controller', 'role.rbac.authorization.k8s.io/weir-leader-election']) {
+        assert.match(out, new RegExp(`${kind.replace(/[./]/g, '\\$&')} (created|configured|unchanged) \\(server dry run\\)`), `${dir}: ${kind}`);
+      }
+      assert.match(out, dir === 'deploy/' ? /clusterrole\.rbac\.authorization\.k8s\.io\/weir-controller/ : /role\.rbac\.authorization\.k8s\.io\/weir-controller /);
+    }
+  });
+
+  it("the namespaced Role grants the ClusterRole's rules, minus cluster-scoped kinds", async () => {
+    const clusterRole = load(await readFile(repo('deploy/cluster-role.yaml'), 'utf8')) as { rules: Rule[] };
+    const role = load(await readFile(repo('deploy/namespaced/role.yaml'), 'utf8')) as { rules: Rule[] };
+    const namespacedRules = clusterRole.rules.filter((r) => !(r.resources ?? []).includes('clusteranalysistemplates'));
+    assert.deepEqual(role.rules, namespacedRules);
+    for (const r of clusterRole.rules) {
+      for (const field of [r.apiGroups, r.resources, r.verbs]) assert.ok(!(field ?? []).includes('*'), `no wildcard in ${JSON.stringify(r)}`);
+    }
+  });
+
+  it("the controller completes a canary with only the ServiceAccount's token", async () => {
+    await sb.kubectl(['apply', '-k', repo('deploy/')]);
+    // No container runtime runs the image here: no replica of the Deployment, so nothing else holds the Lease.
+    await sb.kubectl(['-n', SYSTEM, 'scale', 'deployment/weir-controller', '--replicas=0']);
+    const token = await mintServiceAccountToken(sb.kc, SYSTEM, 'weir-controller', 3600);
+    const cluster = sb.kc.getCurrentCluster();
+    assert.ok(cluster?.caFile, 'the sandbox kubeconfig names its CA file');
+    const kubeconfig = `${sb.state.dir}/weir-controller-sa.kubeconfig`;
+    await writeFile(
+      kubeconfig,
+      dump({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'sandbox', cluster: { server: cluster.server, 'certificate-authority': cluster.caFile } }],
+        users: [{ name: 'weir-controller', user: { token } }],
+        contexts: [{ name: 'sa', context: { cluster: 'sandbox', user: 'weir-controller' } }],
+        'current-context': 'sa',
+      }),
+      { mode: 0o600 },
+    );
+    // The token really is the ServiceAccount's: it may read Rollouts everywhere, not Secrets' lists or Namespaces.
+    assert.match(await sb.kubectl(['--kubeconfig', kubeconfig, 'auth', 'can-i', 'list', 'rollouts.weir.dev', '--all-namespaces']).catch((e: unknown) => String(e)), /yes/);
+    await assert.rejects(sb.kubectl(['--kubeconfig', kubeconfig, 'auth', 'can-i', 'list', 'secrets', '--all-namespaces']));
+    await assert.rejects(sb.kubectl(['--kubeconfig', kubeconfig, 'auth', 'can-i', 'create', 'namespaces']));
+
+    await sb.core.createNamespace({ body: namespace(ns) });
+    // Cluster-wide, as deploy/ runs it, with leader election on the Lease deploy/ grants.
+    controller = await startController(sb, {
+      namespace: undefined,
+      logName: ns,
+      kubeconfig,
+      args: ['--leader-elect', '--leader-elect-namespace', SYSTEM, '--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '1s'],
+    });
+    const name = 'demo';
+    await createRolloutNetworking(sb, { name, namespace: ns, router: true });
+    await sb.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, body: demoRollout({ name, namespace: ns, replicas: 2, steps: [{ setWeight: 50 }, { pause: { duration: 2 } }] , router: true }) });
+    const first = await waitForRollout(sb, ns, name, 'Healthy', (s) => s.phase === 'Healthy' && s.availableReplicas === 2, 120_000);
+    await setImage(sb, ns, name, 'v2');
+    const done = await waitForRollout(sb, ns, name, 'Healthy on v2', (s) => s.phase === 'Healthy' && s.stableRS === s.currentPodHash && s.stableRS !== first.status?.stableRS && s.availableReplicas === 2, 120_000);
+    assert.equal(done.status?.currentStepIndex, 2);
+    const events = await sb.core.listNamespacedEvent({ namespace: ns });
+    assert.ok(events.items.some((e) => e.reason === 'RolloutCompleted' || e.reason === 'RolloutPromoted'), 'Events were recorded (events: create)');
+    const lease = await sb.kubectl(['-n', SYSTEM, 'get', 'lease', 'weir-controller', '-o', 'jsonpath={.spec.holderIdentity}']);
+    assert.match(lease, new RegExp(`_${controller.child.pid ?? -1}_`), 'the controller leads through the Lease deploy/ allows');
+    // Weir swallows some failures (Events are best effort): none may have been a permission error.
+    const log = await readFile(controller.logFile, 'utf8');
+    assert.doesNotMatch(log, /forbidden|403/i, 'no request was forbidden');
+  });
+});
