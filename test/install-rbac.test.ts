@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { dump, load } from 'js-yaml';
 import { mintServiceAccountToken } from '../src/sandbox/tokens.ts';
+import { waitFor } from '../src/util/wait.ts';
 import { startController, type ControllerProcess } from './support/controller.ts';
 import { namespace } from './support/demo-app.ts';
 import { ROLLOUTS, createRolloutNetworking, demoRollout, setImage, waitForRollout } from './support/rollouts.ts';
@@ -98,11 +99,57 @@ describe('installing into a cluster (deploy/)', () => {
     });
     const name = 'demo';
     await createRolloutNetworking(sb, { name, namespace: ns, router: true });
-    await sb.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, body: demoRollout({ name, namespace: ns, replicas: 2, steps: [{ setWeight: 50 }, { pause: { duration: 2 } }] , router: true }) });
+    // Analysis too: a step run (create), and a background run stopped at promotion (patch of spec.terminate).
+    // pods-up measures twice; pods-up-until-stopped measures until it is stopped.
+    for (const [template, count] of [['pods-up', { count: 2 }], ['pods-up-until-stopped', {}]] as const) {
+      await sb.custom.createNamespacedCustomObject({
+        group: 'weir.dev',
+        version: 'v1alpha1',
+        plural: 'analysistemplates',
+        namespace: ns,
+        body: {
+          apiVersion: 'weir.dev/v1alpha1',
+          kind: 'AnalysisTemplate',
+          metadata: { name: template, namespace: ns },
+          spec: {
+            args: [{ name: 'hash' }],
+            metrics: [
+              {
+                name: 'up',
+                // The new pods are scraped a few seconds after they start.
+                initialDelay: '5s',
+                interval: '1s',
+                ...count,
+                successCondition: 'len(result) > 0 && all(result, {# == 1})',
+                provider: { prometheus: { address: sb.state.prometheusUrl, query: `up{namespace="${ns}",rollouts_pod_template_hash="{{args.hash}}"}` } },
+              },
+            ],
+          },
+        },
+      });
+    }
+    const analysis = { templates: [{ templateName: 'pods-up' }], args: [{ name: 'hash', valueFrom: { podTemplateHashValue: 'Latest' as const } }] };
+    const body = demoRollout({ name, namespace: ns, replicas: 2, steps: [{ setWeight: 50 }, { analysis }, { pause: { duration: 2 } }], router: true });
+    const canary = body.spec.strategy.canary;
+    assert.ok(canary);
+    canary.analysis = { ...analysis, templates: [{ templateName: 'pods-up-until-stopped' }] };
+    await sb.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, body });
     const first = await waitForRollout(sb, ns, name, 'Healthy', (s) => s.phase === 'Healthy' && s.availableReplicas === 2, 120_000);
     await setImage(sb, ns, name, 'v2');
     const done = await waitForRollout(sb, ns, name, 'Healthy on v2', (s) => s.phase === 'Healthy' && s.stableRS === s.currentPodHash && s.stableRS !== first.status?.stableRS && s.availableReplicas === 2, 120_000);
-    assert.equal(done.status?.currentStepIndex, 2);
+    assert.equal(done.status?.currentStepIndex, 3);
+    const runs = (await sb.custom.listNamespacedCustomObject({ group: 'weir.dev', version: 'v1alpha1', plural: 'analysisruns', namespace: ns })) as {
+      items: { metadata: { labels?: Record<string, string> }; spec: { terminate?: boolean }; status?: { phase?: string } }[];
+    };
+    const byType = (t: string) => runs.items.filter((r) => r.metadata.labels?.['rollout-type'] === t);
+    assert.equal(byType('Step')[0]?.status?.phase, 'Successful', 'the step run was created and measured');
+    await waitFor(
+      async () => {
+        const list = (await sb.custom.listNamespacedCustomObject({ group: 'weir.dev', version: 'v1alpha1', plural: 'analysisruns', namespace: ns })) as typeof runs;
+        return list.items.some((r) => r.metadata.labels?.['rollout-type'] === 'Background' && r.spec.terminate === true);
+      },
+      { what: 'the background run stopped at promotion', timeoutMs: 30_000 },
+    );
     const events = await sb.core.listNamespacedEvent({ namespace: ns });
     assert.ok(events.items.some((e) => e.reason === 'RolloutCompleted' || e.reason === 'RolloutPromoted'), 'Events were recorded (events: create)');
     const lease = await sb.kubectl(['-n', SYSTEM, 'get', 'lease', 'weir-controller', '-o', 'jsonpath={.spec.holderIdentity}']);
