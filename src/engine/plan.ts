@@ -31,6 +31,7 @@ import {
   terminateStale,
   type AnalysisRunRecord,
 } from './analysis.ts';
+import { createReplicaSetEffect, DEFAULT_REVISION_HISTORY_LIMIT, desiredRevision, findRS, historyLimitDeletes, observedCounts, pushScale } from './replicasets.ts';
 import { planRestart } from './restart.ts';
 import type { Condition } from '../api/common.ts';
 import type { CanaryStep, CanaryStrategy, PauseCondition, Rollout, RolloutStatus } from '../api/rollout.ts';
@@ -40,7 +41,6 @@ import { podTemplateHash, stepsHash } from './hash.ts';
 import { lifecycleState, restoreLifecycle, sendLifecycle, stateFromStatus, type LifecycleEvent, type LifecycleRun, type LifecycleState } from './machine.ts';
 import {
   basicCanaryReplicaCounts,
-  byCreation,
   byRevisionDesc,
   resolveSurgeAndUnavailable,
   scaleDownOlderReplicaSets,
@@ -64,7 +64,7 @@ export const DEFAULT_REPLICAS = 1;
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 30;
 export const DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS = 30;
-export const DEFAULT_REVISION_HISTORY_LIMIT = 10;
+export { DEFAULT_REVISION_HISTORY_LIMIT };
 
 /** Pause reason of a pause step (Argo's). */
 export const CANARY_PAUSE_STEP = 'CanaryPauseStep';
@@ -202,11 +202,6 @@ function send(w: Work, event: LifecycleEvent): void {
   w.run = sendLifecycle(w.run, event);
 }
 
-function findRS(c: { replicaSets: ObservedReplicaSet[] }, hash: string | undefined): ObservedReplicaSet | undefined {
-  if (hash === undefined) return undefined;
-  return c.replicaSets.find((rs) => rs.podTemplateHash === hash && !rs.deleting) ?? c.replicaSets.find((rs) => rs.podTemplateHash === hash);
-}
-
 function routerConfigured(canary: CanaryStrategy): boolean {
   const tr = canary.trafficRouting;
   return tr !== undefined && Object.keys(tr).length > 0;
@@ -227,9 +222,8 @@ export function planRollout(rollout: Rollout, observed: Observed, now: Date): Pl
   const steps = canary.steps ?? [];
   const hash = podTemplateHash(rollout.spec.template ?? {}, prev.collisionCount);
   const replicaSets = [...observed.replicaSets];
-  const newRS = findRS({ replicaSets }, hash);
-  const maxRevision = replicaSets.reduce((m, rs) => Math.max(m, rs.revision), 0);
-  const revision = newRS !== undefined && newRS.revision >= maxRevision && newRS.revision > 0 ? newRS.revision : maxRevision + 1;
+  const newRS = findRS(replicaSets, hash);
+  const { revision, maxRevision } = desiredRevision(replicaSets, newRS);
   const c: Ctx = {
     rollout,
     observed,
@@ -408,7 +402,7 @@ function halted(c: Ctx, w: Work): boolean {
 /** Argo's RolloutProgressing, on what is observed: the counts moved in the right direction. */
 function countsProgressed(c: Ctx): boolean {
   const prev = c.prev;
-  const counts = observedCounts(c);
+  const counts = observedCounts(c.replicaSets, c.newRS);
   const prevOld = (prev.replicas ?? 0) - (prev.updatedReplicas ?? 0);
   const nextOld = counts.replicas - counts.updatedReplicas;
   return (
@@ -419,18 +413,6 @@ function countsProgressed(c: Ctx): boolean {
     counts.readyReplicas > (prev.readyReplicas ?? 0) ||
     counts.availableReplicas > (prev.availableReplicas ?? 0)
   );
-}
-
-function observedCounts(c: Ctx): { replicas: number; updatedReplicas: number; readyReplicas: number; availableReplicas: number } {
-  let replicas = 0;
-  let ready = 0;
-  let available = 0;
-  for (const rs of c.replicaSets) {
-    replicas += rs.currentReplicas;
-    ready += rs.readyReplicas;
-    available += rs.availableReplicas;
-  }
-  return { replicas, updatedReplicas: c.newRS?.currentReplicas ?? 0, readyReplicas: ready, availableReplicas: available };
 }
 
 type Decision =
@@ -767,7 +749,7 @@ function isComplete(c: Ctx, w: Work): boolean {
   if (w.stableHash !== c.hash) return false;
   const rs = c.newRS;
   if (rs?.replicas !== c.replicas || rs.currentReplicas !== c.replicas || rs.availableReplicas < c.replicas) return false;
-  if (!c.router && observedCounts(c).replicas !== c.replicas) return false;
+  if (!c.router && observedCounts(c.replicaSets, c.newRS).replicas !== c.replicas) return false;
   return true;
 }
 
@@ -794,7 +776,7 @@ interface Desired {
 
 function stableRSOf(c: Ctx, w: Work): ObservedReplicaSet | undefined {
   if (w.stableHash === undefined || w.stableHash === c.hash) return undefined;
-  return findRS(c, w.stableHash);
+  return findRS(c.replicaSets, w.stableHash);
 }
 
 function othersOf(c: Ctx, w: Work): ObservedReplicaSet[] {
@@ -925,7 +907,8 @@ function effectsFor(c: Ctx, w: Work, d: Desired): Effect[] {
 
   // The desired ReplicaSet.
   if (canScale && d.newReplicas !== undefined && c.newRS === undefined) {
-    effects.push(createReplicaSet(c, w, d.newReplicas));
+    const isCanary = w.stableHash !== undefined && w.stableHash !== c.hash;
+    effects.push(createReplicaSetEffect(c.rollout, c.hash, d.newReplicas, c.revision, isCanary ? c.canary.canaryMetadata : c.canary.stableMetadata));
   } else if (canScale && c.newRS !== undefined) {
     const annotations: Record<string, string | null> = {};
     if (c.newRS.revision !== c.revision) annotations[REVISION_ANNOTATION] = String(c.revision);
@@ -966,7 +949,7 @@ function effectsFor(c: Ctx, w: Work, d: Desired): Effect[] {
 
   // Other ReplicaSets: scaled down (with the scale-down delay for a router), then deleted beyond revisionHistoryLimit.
   if (canScale) effects.push(...scaleDownOthers(c, w, targets));
-  effects.push(...historyLimitDeletes(c, w));
+  effects.push(...historyLimitDeletes(c.rollout, othersOf(c, w)));
   return effects;
 }
 
@@ -975,34 +958,6 @@ function serviceTargets(c: Ctx, d: Desired): [string, string | undefined][] {
   if (c.canary.canaryService !== undefined) out.push([c.canary.canaryService, d.canaryTarget]);
   if (c.canary.stableService !== undefined && c.canary.stableService !== c.canary.canaryService) out.push([c.canary.stableService, d.stableTarget]);
   return out;
-}
-
-function pushScale(effects: Effect[], rs: ObservedReplicaSet, replicas: number, annotations: Record<string, string | null>): void {
-  const hasAnnotations = Object.keys(annotations).length > 0;
-  if (rs.replicas === replicas && !hasAnnotations) return;
-  effects.push({ type: 'scaleReplicaSet', name: rs.name, replicas, ...(hasAnnotations ? { annotations } : {}) });
-}
-
-function createReplicaSet(c: Ctx, w: Work, replicas: number): Effect {
-  const template = structuredClone(c.rollout.spec.template ?? {}) as { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } };
-  const metadata = { ...(template.metadata ?? {}) };
-  const isCanary = w.stableHash !== undefined && w.stableHash !== c.hash;
-  const extra = isCanary ? c.canary.canaryMetadata : c.canary.stableMetadata;
-  metadata.labels = { ...(metadata.labels ?? {}), ...(extra?.labels ?? {}), [POD_TEMPLATE_HASH_LABEL]: c.hash };
-  const annotations = { ...(metadata.annotations ?? {}), ...(extra?.annotations ?? {}) };
-  if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
-  template.metadata = metadata;
-  const selector = c.rollout.spec.selector ?? {};
-  return {
-    type: 'createReplicaSet',
-    name: `${c.name}-${c.hash}`,
-    podTemplateHash: c.hash,
-    replicas,
-    revision: c.revision,
-    template,
-    selector: { ...selector, matchLabels: { ...(selector.matchLabels ?? {}), [POD_TEMPLATE_HASH_LABEL]: c.hash } },
-    minReadySeconds: c.rollout.spec.minReadySeconds ?? 0,
-  };
 }
 
 /**
@@ -1065,21 +1020,6 @@ function scaleDownOthers(c: Ctx, w: Work, targets: [string, string | undefined][
   return effects;
 }
 
-/** Old ReplicaSets beyond revisionHistoryLimit, oldest first, once scaled to 0 (Argo's reconcileRevisionHistoryLimit). */
-function historyLimitDeletes(c: Ctx, w: Work): Effect[] {
-  const limit = c.rollout.spec.revisionHistoryLimit ?? DEFAULT_REVISION_HISTORY_LIMIT;
-  const cleanable = othersOf(c, w)
-    .filter((rs) => !rs.deleting)
-    .sort(byCreation);
-  const diff = cleanable.length - limit;
-  const effects: Effect[] = [];
-  for (const rs of cleanable.slice(0, Math.max(0, diff))) {
-    if (rs.replicas !== 0 || rs.currentReplicas !== 0) continue;
-    effects.push({ type: 'deleteReplicaSet', name: rs.name });
-  }
-  return effects;
-}
-
 // ---------------------------------------------------------------------------
 // 5. Status
 
@@ -1125,7 +1065,7 @@ function progressingCondition(c: Ctx, w: Work, created: boolean, progress: boole
 function buildStatus(c: Ctx, w: Work, d: Desired, progressing: Condition[]): RolloutStatus {
   const s = state(w);
   const ctx = w.run.snapshot.context;
-  const counts = observedCounts(c);
+  const counts = observedCounts(c.replicaSets, c.newRS);
   const complete = s === 'healthy' && isComplete(c, w);
   const { phase, message } = phaseOf(c, w, d, counts, complete, findCondition(progressing, PROGRESSING));
 
