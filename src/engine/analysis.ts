@@ -266,3 +266,66 @@ export function recordsInStatus(status: RolloutStatus, field: 'currentStepAnalys
   else canary[field] = { ...record };
   status.canary = canary;
 }
+
+export interface EnsureRunInput {
+  rollout: Rollout;
+  analysis: RolloutAnalysis;
+  type: AnalysisRunType;
+  /** How messages name the run: "step", "background", "pre-promotion", "post-promotion". */
+  kind: string;
+  /** runBaseName() of the run wanted now. */
+  base: string;
+  /** The record status keeps for this kind of run. */
+  record: AnalysisRunRecord | undefined;
+  /** Whether a new run may start now (not while paused, say). */
+  mayCreate: boolean;
+  stepIndex?: number;
+  hash: string;
+  stableHash: string | undefined;
+  revision: number;
+  runs: readonly ObservedAnalysisRun[];
+  templates: Observed['analysisTemplates'];
+}
+
+export interface EnsureRunResult {
+  /** The record to keep: the run of this attempt, or undefined when there is none (yet). */
+  record: AnalysisRunRecord | undefined;
+  /** The run to create (and its Event). */
+  effects: Effect[];
+  /** Why the run cannot be created: a missing template or argument. */
+  problem?: string;
+}
+
+/**
+ * The run a record should name: kept when it exists (or has finished);
+ * created again under the same name when it is gone while unfinished (which
+ * adopts it if only the cache has not seen it yet); adopted when a run of
+ * this attempt is measuring but its record was lost; otherwise created under
+ * the next attempt name.
+ */
+export function ensureAnalysisRun(input: EnsureRunInput): EnsureRunResult {
+  const { record, runs, base } = input;
+  const valid = record !== undefined && isAttemptOf(record.name, base);
+  if (valid && (runs.some((r) => r.name === record.name) || runOutcome(record) !== 'running')) return { record, effects: [] };
+  if (!valid && !input.mayCreate) return { record, effects: [] };
+  if (!valid) {
+    const measuring = adoptableRun(runs, base);
+    if (measuring !== undefined) return { record: { name: measuring.name, status: measuring.phase ?? 'Pending' }, effects: [] };
+  }
+  const name = valid ? record.name : nextAttemptName(base, runs);
+  const built = buildAnalysisRun({
+    rollout: input.rollout,
+    analysis: input.analysis,
+    type: input.type,
+    ...(input.stepIndex !== undefined ? { stepIndex: input.stepIndex } : {}),
+    hash: input.hash,
+    stableHash: input.stableHash,
+    revision: input.revision,
+    name,
+    templates: input.templates,
+  });
+  if (!built.ok) return { record: valid ? record : undefined, effects: [], problem: `${input.kind} analysis cannot start: ${built.problem}` };
+  const effects: Effect[] = [{ type: 'createAnalysisRun', run: built.run }];
+  if (!valid) effects.push({ type: 'event', eventType: 'Normal', reason: 'AnalysisRunCreated', message: `Created ${input.kind} analysis run ${name}` });
+  return { record: valid ? record : { name, status: 'Pending' }, effects };
+}

@@ -15,13 +15,11 @@
 //      route weights, and the effects that differ from what is observed;
 //   5. the status: conditions, phase, message, counts, weights.
 import {
-  buildAnalysisRun,
   describeOutcome,
+  ensureAnalysisRun,
   historyDeletes,
   INCONCLUSIVE_PAUSE,
   isAttemptOf,
-  adoptableRun,
-  nextAttemptName,
   outcomeEvents,
   readRecord,
   recordsInStatus,
@@ -620,11 +618,6 @@ function decideStepAnalysis(c: Ctx, w: Work, mode: LifecycleState, index: number
   }
 }
 
-/**
- * Create the run a record should name, or recreate one the record names that
- * is gone while unfinished (same name: adopts it if it is only the cache that
- * has not seen it yet).
- */
 function ensureRun(
   c: Ctx,
   w: Work,
@@ -635,34 +628,24 @@ function ensureRun(
   mayCreate: boolean,
   stepIndex?: number,
 ): AnalysisRunRecord | undefined {
-  const runs = c.observed.analysisRuns ?? [];
-  const valid = record !== undefined && isAttemptOf(record.name, base);
-  if (valid && (runs.some((r) => r.name === record.name) || runOutcome(record) !== 'running')) return record;
-  if (!valid && !mayCreate) return record;
-  if (!valid) {
-    // A run of this attempt may exist while the record of it was lost (a status write that lost a conflict): adopt it.
-    const measuring = adoptableRun(runs, base);
-    if (measuring !== undefined) return { name: measuring.name, status: measuring.phase ?? 'Pending' };
-  }
-  const name = valid ? record.name : nextAttemptName(base, runs);
-  const built = buildAnalysisRun({
+  const result = ensureAnalysisRun({
     rollout: c.rollout,
     analysis,
     type: kind === 'step' ? 'Step' : 'Background',
+    kind,
+    base,
+    record,
+    mayCreate,
     ...(stepIndex !== undefined ? { stepIndex } : {}),
     hash: c.hash,
     stableHash: w.stableHash,
     revision: c.revision,
-    name,
+    runs: c.observed.analysisRuns ?? [],
     templates: c.observed.analysisTemplates,
   });
-  if (!built.ok) {
-    w.analysisProblem = `${kind} analysis cannot start: ${built.problem}`;
-    return valid ? record : undefined;
-  }
-  w.analysisEffects.push({ type: 'createAnalysisRun', run: built.run });
-  if (!valid) w.analysisEffects.push({ type: 'event', eventType: 'Normal', reason: 'AnalysisRunCreated', message: `Created ${kind} analysis run ${name}` });
-  return valid ? record : { name, status: 'Pending' };
+  w.analysisEffects.push(...result.effects);
+  if (result.problem !== undefined) w.analysisProblem = result.problem;
+  return result.record;
 }
 
 function ensureBackgroundRun(c: Ctx, w: Work): void {
