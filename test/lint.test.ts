@@ -44,7 +44,7 @@ const invalid: [file: string, path: string, problems?: number][] = [
   ['api-version-wrong.yaml', 'apiVersion'],
   ['argo-rollout-nginx-unsupported.yaml', 'spec.strategy.canary.trafficRouting.nginx'],
   ['background-analysis-starting-step-out-of-range.yaml', 'spec.strategy.canary.analysis.startingStep'],
-  ['blue-green-unsupported.yaml', 'spec.strategy.blueGreen'],
+  ['blue-green-preview-count.yaml', 'spec.strategy.blueGreen.previewReplicaCount'],
   ['canary-service-same-as-stable.yaml', 'spec.strategy.canary.stableService'],
   ['container-without-image.yaml', 'spec.template.spec.containers[0].image'],
   ['gateway-api-without-route.yaml', 'spec.strategy.canary.trafficRouting.plugins["argoproj-labs/gatewayAPI"]'],

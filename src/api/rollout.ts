@@ -174,7 +174,9 @@ export const RolloutStatus = Type.Object({
     Type.Object({
       activeSelector: Type.Optional(Type.String()),
       previewSelector: Type.Optional(Type.String()),
-      scaleUpPreviewCheckPoint: Type.Optional(Type.Boolean()),
+      scaleUpPreviewCheckPoint: Type.Optional(Type.Boolean({ description: 'promotion approved: the preview scales to full size, then the active Service switches' })),
+      prePromotionAnalysisRunStatus: Type.Optional(Opaque('the pre-promotion analysis run: name, status, message')),
+      postPromotionAnalysisRunStatus: Type.Optional(Opaque('the post-promotion analysis run: name, status, message')),
     }),
   ),
   /** Weir: the Git commits behind the current and the last good template. */

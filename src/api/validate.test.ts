@@ -135,7 +135,10 @@ describe('validateRollout', () => {
     ['strategy required', (r) => delete at(r, 'spec').strategy, 'spec.strategy', /required/],
     ['strategy one of', (r) => (at(r, 'spec').strategy = {}), 'spec.strategy', /exactly one of canary or blueGreen/],
     ['strategy not both', (r) => (at(r, 'spec.strategy').blueGreen = { activeService: 'a' }), 'spec.strategy', /not both/],
-    ['blueGreen unsupported', (r) => (at(r, 'spec').strategy = { blueGreen: { activeService: 'a' } }), 'spec.strategy.blueGreen', /not supported by Weir yet/],
+    ['blueGreen previewReplicaCount', (r) => (at(r, 'spec').strategy = { blueGreen: { activeService: 'a', previewReplicaCount: 0 } }), 'spec.strategy.blueGreen.previewReplicaCount', /at least 1/],
+    ['blueGreen autoPromotionSeconds', (r) => (at(r, 'spec').strategy = { blueGreen: { activeService: 'a', autoPromotionSeconds: -1 } }), 'spec.strategy.blueGreen.autoPromotionSeconds', /must not be negative|>= 0|negative/],
+    ['blueGreen prePromotionAnalysis templates', (r) => (at(r, 'spec').strategy = { blueGreen: { activeService: 'a', prePromotionAnalysis: {} } }), 'spec.strategy.blueGreen.prePromotionAnalysis.templates', /at least one/],
+    ['blueGreen antiAffinity', (r) => (at(r, 'spec').strategy = { blueGreen: { activeService: 'a', antiAffinity: {} } }), 'spec.strategy.blueGreen.antiAffinity', /not supported/],
     ['blueGreen services differ', (r) => (at(r, 'spec').strategy = { blueGreen: { activeService: 'a', previewService: 'a' } }), 'spec.strategy.blueGreen.activeService', /must differ from previewService/],
     ['blueGreen activeService required', (r) => (at(r, 'spec').strategy = { blueGreen: {} }), 'spec.strategy.blueGreen.activeService', /required/],
     [

@@ -16,7 +16,7 @@
 //   minReadySeconds; selector required, non-empty, valid, matching the
 //   template's labels; template with ≥ 1 container (name, image), restart
 //   policy Always; workloadRef and rollbackWindow not supported (Weir).
-// - strategy: exactly one of canary and blueGreen; blueGreen not supported yet
+// - strategy: exactly one of canary and blueGreen
 //   (Weir), still checked for active ≠ preview and scaleDownDelayRevisionLimit
 //   ≤ revisionHistoryLimit.
 // - canary: maxSurge/maxUnavailable an integer ≥ 0 or "N%" with N ≤ 100, not
@@ -880,8 +880,8 @@ function checkCanary(canary: Obj, ctx: Context): void {
 
 function checkBlueGreen(blueGreen: Obj, spec: Obj, ctx: Context): void {
   const at: PathSegment[] = ['spec', 'strategy', 'blueGreen'];
-  ctx.problems.add(at, 'the blueGreen strategy is not supported by Weir yet; use spec.strategy.canary');
   const active = str(blueGreen.activeService);
+  if (active?.trim() === '') ctx.problems.add([...at, 'activeService'], 'must not be empty');
   const preview = str(blueGreen.previewService);
   if (active !== undefined && active !== '' && active === preview) {
     ctx.problems.add([...at, 'activeService'], `must differ from previewService (both are ${JSON.stringify(active)})`);
@@ -893,6 +893,11 @@ function checkBlueGreen(blueGreen: Obj, spec: Obj, ctx: Context): void {
   }
   checkNonNegative(blueGreen.scaleDownDelaySeconds, [...at, 'scaleDownDelaySeconds'], ctx);
   checkNonNegative(blueGreen.abortScaleDownDelaySeconds, [...at, 'abortScaleDownDelaySeconds'], ctx);
+  checkNonNegative(blueGreen.autoPromotionSeconds, [...at, 'autoPromotionSeconds'], ctx);
+  const previewCount = int(blueGreen.previewReplicaCount);
+  if (previewCount !== undefined && previewCount < 1) ctx.problems.add([...at, 'previewReplicaCount'], `must be at least 1 (got ${previewCount})`);
+  for (const key of ['prePromotionAnalysis', 'postPromotionAnalysis'] as const) checkAnalysis(blueGreen[key], [...at, key], ctx);
+  if (blueGreen.antiAffinity !== undefined) ctx.problems.add([...at, 'antiAffinity'], 'anti-affinity injection is not supported by Weir');
 }
 
 function checkSpec(spec: Obj, ctx: Context): void {

@@ -126,6 +126,23 @@ describe('rollout view', () => {
     assert.doesNotMatch(renderRollout(midRollout, midSets, midPods, NOW), /^Analysis:/m, 'no section without runs');
   });
 
+  it('shows a blue/green rollout’s active and preview ReplicaSets and its promotion analysis runs', () => {
+    const ro = rollout({
+      phase: 'Paused',
+      currentPodHash: 'bbb222',
+      stableRS: 'aaa111',
+      blueGreen: { activeSelector: 'aaa111', previewSelector: 'bbb222', prePromotionAnalysisRunStatus: { name: 'demo-bbb222-2-pre', status: 'Running' } },
+    });
+    ro.spec.strategy = { blueGreen: { activeService: 'demo-active', previewService: 'demo-preview' } };
+    const out = renderRollout(ro, midSets, [], NOW);
+    assert.match(out, /^Strategy: +BlueGreen$/m);
+    assert.match(out, /^ {2}Active: +aaa111$/m);
+    assert.match(out, /^ {2}Preview: +bbb222$/m);
+    assert.match(out, /^ {2}PrePromotion: +demo-bbb222-2-pre \(Running\)$/m);
+    assert.match(lineWith(out, '⧉ demo-bbb222'), /preview/);
+    assert.match(lineWith(out, '⧉ demo-aaa111'), /stable,active/);
+  });
+
   describe('a canary mid-rollout, paused at step 1', () => {
     const out = renderRollout(midRollout, midSets, midPods, NOW);
 

@@ -419,12 +419,14 @@ function actualWeight(ro: Rollout, owned: readonly ReplicaSetLike[]): number {
   return total === 0 ? 0 : Math.floor((canary * 100) / total);
 }
 
-/** The step and background AnalysisRuns status names: "  Step:  demo-6d9f-2-1 (Running)". */
+/** The AnalysisRuns status names (step, background, pre- and post-promotion): "  Step:  demo-6d9f-2-1 (Running)". */
 function analysisRunLines(status: Rollout['status']): string[] {
   const lines: string[] = [];
   const records: [string, unknown][] = [
     ['  Step:', status?.canary?.currentStepAnalysisRunStatus],
     ['  Background:', status?.canary?.currentBackgroundAnalysisRunStatus],
+    ['  PrePromotion:', status?.blueGreen?.prePromotionAnalysisRunStatus],
+    ['  PostPromotion:', status?.blueGreen?.postPromotionAnalysisRunStatus],
   ];
   for (const [label, value] of records) {
     if (typeof value !== 'object' || value === null) continue;
@@ -485,6 +487,10 @@ export function renderRollout(ro: Rollout, replicaSets: readonly ReplicaSetLike[
     if (n > 0) lines.push(header('  Step:', `${Math.min(status?.currentStepIndex ?? 0, n)}/${n}`));
     lines.push(header('  SetWeight:', String(currentSetWeight(ro))));
     lines.push(header('  ActualWeight:', String(actualWeight(ro, owned))));
+  } else if (strategy === 'BlueGreen') {
+    const bg = status?.blueGreen;
+    if (bg?.activeSelector !== undefined) lines.push(header('  Active:', bg.activeSelector));
+    if (bg?.previewSelector !== undefined) lines.push(header('  Preview:', bg.previewSelector));
   }
   const images = imageLines(ro, owned);
   images.forEach((img, i) => lines.push(header(i === 0 ? 'Images:' : '', img)));

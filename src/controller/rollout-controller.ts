@@ -51,6 +51,13 @@ const RUNS = { group: GROUP, version: VERSION, plural: 'analysisruns' } as const
 const TEMPLATES = { group: GROUP, version: VERSION, plural: 'analysistemplates' } as const;
 const CLUSTER_TEMPLATES = { group: GROUP, version: VERSION, plural: 'clusteranalysistemplates' } as const;
 
+/** The Services the strategy names: canary and stable, or active and preview. */
+function strategyServices(r: Rollout): string[] {
+  const { canary, blueGreen } = r.spec.strategy;
+  const names = [canary?.canaryService, canary?.stableService, blueGreen?.activeService, blueGreen?.previewService];
+  return names.filter((n): n is string => n !== undefined && n !== '');
+}
+
 function keyOf(namespace: string | undefined, name: string | undefined): string {
   return `${namespace ?? 'default'}/${name ?? ''}`;
 }
@@ -181,8 +188,7 @@ export class RolloutController {
     for (const event of ['update', 'delete'] as const) this.pods.on(event, enqueueRestarting);
     const enqueueUsersOfService = (svc: V1Service): void => {
       for (const r of this.rollouts.list(svc.metadata?.namespace)) {
-        const c = r.spec.strategy.canary;
-        if (c?.canaryService === svc.metadata?.name || c?.stableService === svc.metadata?.name) enqueueRollout(r);
+        if (svc.metadata?.name !== undefined && strategyServices(r).includes(svc.metadata.name)) enqueueRollout(r);
       }
     };
     for (const event of ['add', 'update', 'delete'] as const) this.services.on(event, enqueueUsersOfService);
@@ -322,8 +328,7 @@ export class RolloutController {
       }));
     const canary = rollout.spec.strategy.canary;
     const services: Observed['services'] = {};
-    for (const svcName of [canary?.canaryService, canary?.stableService]) {
-      if (!svcName) continue;
+    for (const svcName of strategyServices(rollout)) {
       const svc = this.services.get(svcName, namespace);
       services[svcName] = svc ? { name: svcName, selector: svc.spec?.selector ?? {} } : undefined;
     }

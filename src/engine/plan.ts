@@ -30,6 +30,7 @@ import {
   type AnalysisRunRecord,
 } from './analysis.ts';
 import { createReplicaSetEffect, DEFAULT_REVISION_HISTORY_LIMIT, desiredRevision, findRS, historyLimitDeletes, observedCounts, pushScale } from './replicasets.ts';
+import { planBlueGreen } from './bluegreen.ts';
 import { planRestart } from './restart.ts';
 import type { Condition } from '../api/common.ts';
 import type { CanaryStep, CanaryStrategy, PauseCondition, Rollout, RolloutStatus } from '../api/rollout.ts';
@@ -213,6 +214,7 @@ export function planRollout(rollout: Rollout, observed: Observed, now: Date): Pl
   const canary = rollout.spec.strategy.canary;
   const prev = rollout.status ?? {};
   const nowMs = now.getTime();
+  if (canary === undefined && rollout.spec.strategy.blueGreen !== undefined) return planBlueGreen(rollout, observed, now);
   if (canary === undefined) return unsupportedStrategy(rollout, nowMs);
 
   const replicas = rollout.spec.replicas ?? DEFAULT_REPLICAS;

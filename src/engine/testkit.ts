@@ -3,7 +3,7 @@
 // route weights) and lets pods come up when the test says so.
 import assert from 'node:assert/strict';
 import type { AnalysisPhase, AnalysisTemplateSpec } from '../api/analysis.ts';
-import type { CanaryStep, CanaryStrategy, Rollout } from '../api/rollout.ts';
+import type { BlueGreenStrategy, CanaryStep, CanaryStrategy, Rollout } from '../api/rollout.ts';
 import { planRollout } from './plan.ts';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, SCALE_DOWN_DEADLINE_ANNOTATION, type Effect, type Observed, type ObservedReplicaSet, type Plan } from './types.ts';
 
@@ -11,6 +11,8 @@ export const T0 = new Date('2024-05-01T10:00:00Z');
 export const CANARY_SVC = 'demo-canary';
 export const STABLE_SVC = 'demo-stable';
 export const ROUTE = 'demo-route';
+export const ACTIVE_SVC = 'demo-active';
+export const PREVIEW_SVC = 'demo-preview';
 
 export interface RolloutOptions {
   replicas?: number;
@@ -31,6 +33,8 @@ export interface RolloutOptions {
   analysis?: CanaryStrategy['analysis'];
   /** Templates that exist, by name (AnalysisTemplate; "cluster:" prefix for ClusterAnalysisTemplate). */
   templates?: Record<string, AnalysisTemplateSpec>;
+  /** A blue/green Rollout instead of a canary (activeService/previewService default to demo-active/demo-preview). */
+  blueGreen?: Partial<BlueGreenStrategy>;
 }
 
 export function makeRollout(o: RolloutOptions = {}): Rollout {
@@ -102,9 +106,15 @@ export interface World {
 }
 
 export function newWorld(o: RolloutOptions = {}): World {
+  const rollout = makeRollout(o);
+  const observed = emptyObserved(o);
+  if (o.blueGreen !== undefined) {
+    rollout.spec.strategy = { blueGreen: { activeService: ACTIVE_SVC, previewService: PREVIEW_SVC, ...o.blueGreen } };
+    for (const svc of [ACTIVE_SVC, PREVIEW_SVC]) observed.services[svc] = { name: svc, selector: { app: 'demo' } };
+  }
   return {
-    rollout: makeRollout(o),
-    observed: emptyObserved(o),
+    rollout,
+    observed,
     now: new Date(T0),
     plans: [],
     effects: [],
