@@ -4,9 +4,11 @@
 // took over, then thawing it: the old leader sends no write at all (every
 // request of each process goes through its own recording proxy) and exits 1.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { freePort } from '../src/sandbox/ports.ts';
 import { waitFor } from '../src/util/wait.ts';
 import { startController, type ControllerProcess } from './support/controller.ts';
 import { namespace } from './support/demo-app.ts';
@@ -18,6 +20,7 @@ const LEASE = 'weir-test';
 const LEASE_MS = 4000;
 const RENEW_MS = 3000;
 const RETRY_MS = 1000;
+const WEBHOOK_SECRET = 'leader-test-secret';
 
 interface Replica {
   name: string;
@@ -34,6 +37,7 @@ describe('leader election', () => {
 
   async function startReplica(replicaName: string): Promise<Replica> {
     const proxy = await startRecordingProxy(sb, { name: `${ns}-${replicaName}` });
+    const port = await freePort();
     const controller = await startController(sb, {
       namespace: ns,
       logName: `${ns}-${replicaName}`,
@@ -45,6 +49,9 @@ describe('leader election', () => {
         '--leader-elect-lease-duration', `${LEASE_MS / 1000}s`,
         '--leader-elect-renew-deadline', `${RENEW_MS / 1000}s`,
         '--leader-elect-retry-period', `${RETRY_MS / 1000}s`,
+        '--listen', `127.0.0.1:${port}`,
+        '--advertise-url', `http://127.0.0.1:${port}`,
+        '--webhook-secret', WEBHOOK_SECRET,
       ],
     });
     const replica = { name: replicaName, proxy, controller };
@@ -97,6 +104,14 @@ describe('leader election', () => {
     const b = await startReplica('b');
     await waitForStandby(b);
     assert.deepEqual(b.proxy.writes(), [], 'a standby writes nothing');
+
+    // The leader publishes where it is reached; a push sent to the standby reaches the leader.
+    assert.equal((await lease())?.metadata?.annotations?.['weir.dev/webhook-url'], a.controller.url.replace(/\/$/, ''));
+    const push = JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: 'http://git.example/none.git' } });
+    const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(push).digest('hex')}`;
+    const viaStandby = await fetch(`${b.controller.url}/hooks/git`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signature }, body: push });
+    assert.equal(viaStandby.status, 202, await viaStandby.text());
+    await waitFor(async () => (await readFile(a.controller.logFile, 'utf8')).includes('webhook push received'), { what: 'the leader to receive the push', timeoutMs: 5000 });
 
     await sb.custom.createNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, body: demoRollout({ name, namespace: ns, replicas: 2, steps, router: true }) });
     await waitForRollout(sb, ns, name, 'Healthy', (s) => s.phase === 'Healthy' && s.availableReplicas === 2);

@@ -28,6 +28,7 @@ interface ControllerFlags {
   leaderElectRetryPeriod: string;
   leaderElectNamespace?: string;
   leaderElectId: string;
+  advertiseUrl?: string;
 }
 
 /** Where a pod's service account says its namespace is. */
@@ -101,6 +102,11 @@ export function registerControllerCommand(program: Command, version: string): vo
     .addOption(new Option('--leader-elect-retry-period <duration>', 'pause between attempts to acquire or renew the Lease').env('WEIR_LEADER_ELECT_RETRY_PERIOD').default('2s').argParser(durationFlag('--leader-elect-retry-period')))
     .addOption(new Option('--leader-elect-namespace <namespace>', "namespace of the Lease (default: the pod's own namespace in a cluster, else --namespace, else \"default\")").env('WEIR_LEADER_ELECT_NAMESPACE'))
     .addOption(new Option('--leader-elect-id <name>', 'name of the Lease; replicas with the same name and namespace elect one leader').env('WEIR_LEADER_ELECT_ID').default('weir-controller'))
+    .addOption(
+      new Option('--advertise-url <url>', "this replica's HTTP address for the others (e.g. http://$(POD_IP):8080): the leader publishes it on the Lease, and a standby passes webhooks on to it").env(
+        'WEIR_ADVERTISE_URL',
+      ),
+    )
     .action(async (opts: ControllerFlags) => {
       const timings = {
         leaseDurationMs: parseDuration(opts.leaderElectLeaseDuration),
@@ -118,7 +124,14 @@ export function registerControllerCommand(program: Command, version: string): vo
         ...(opts.namespace ? { namespace: opts.namespace } : {}),
         ...(opts.webhookSecret ? { webhookSecret: opts.webhookSecret } : {}),
         ...(opts.leaderElect
-          ? { leaderElection: { ...timings, name: opts.leaderElectId, namespace: opts.leaderElectNamespace ?? defaultLeaseNamespace(opts.namespace) } }
+          ? {
+              leaderElection: {
+                ...timings,
+                name: opts.leaderElectId,
+                namespace: opts.leaderElectNamespace ?? defaultLeaseNamespace(opts.namespace),
+                ...(opts.advertiseUrl ? { advertiseUrl: opts.advertiseUrl } : {}),
+              },
+            }
           : {}),
         ...(opts.gitUrl
           ? {

@@ -159,6 +159,8 @@ export interface LeaderElectorOptions extends LeaderElectionTimings {
   identity: string;
   logger: Logger;
   now?: () => number;
+  /** Annotations the leader keeps on the Lease (e.g. where it is reached). */
+  annotations?: Record<string, string>;
 }
 
 export interface LeaderCallbacks {
@@ -186,6 +188,7 @@ export class LeaderElector {
   #callbacks: LeaderCallbacks | undefined;
   #resourceVersion: string | undefined;
   #record: LeaseRecord | undefined;
+  #lastAnnotations: Record<string, string> | undefined;
 
   constructor(opts: LeaderElectorOptions) {
     validateTimings(opts);
@@ -197,6 +200,11 @@ export class LeaderElector {
 
   get identity(): string {
     return this.#opts.identity;
+  }
+
+  /** An annotation of the Lease as last read or written (the leader's, e.g. its webhook address), when it has a holder. */
+  leaseAnnotation(key: string): string | undefined {
+    return this.#lastAnnotations?.[key];
   }
 
   /** Whether this process may write now. Synchronous, reads the clock: false at once after a freeze. */
@@ -245,6 +253,7 @@ export class LeaderElector {
       if (kubeErrorCode(err) !== 404) throw err;
     }
     const record = lease?.spec;
+    this.#lastAnnotations = record?.holderIdentity ? lease?.metadata?.annotations : undefined;
     const afterRead = this.#now();
     this.#observation = observe(this.#observation, record, afterRead);
     const decision = decide({ identity: this.#opts.identity, record, observedAtMs: this.#observation.atMs, nowMs: afterRead, defaultLeaseDurationMs: this.#opts.leaseDurationMs });
@@ -270,7 +279,7 @@ export class LeaderElector {
     // The record says when the decision was made (after the read): a taker's acquireTime is then at least
     // the lease duration after it first saw the previous renewal. Our own deadline counts from startMs, earlier.
     const spec = nextRecord(decision, record, this.#opts.identity, afterRead, this.#opts.leaseDurationMs);
-    const metadata = { name: this.#opts.name, namespace: this.#opts.namespace };
+    const metadata = { name: this.#opts.name, namespace: this.#opts.namespace, ...(this.#opts.annotations ? { annotations: this.#opts.annotations } : {}) };
     let written: V1Lease;
     if (decision.action === 'create') {
       written = await this.#api.createNamespacedLease({ namespace: this.#opts.namespace, body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec } });
@@ -284,6 +293,7 @@ export class LeaderElector {
     }
     this.#resourceVersion = written.metadata?.resourceVersion;
     this.#record = written.spec;
+    this.#lastAnnotations = written.metadata?.annotations;
     this.#renewed(startMs);
     if (this.#state === 'candidate') {
       this.#state = 'leading';

@@ -13,6 +13,7 @@ import { ObjectApplier } from '../cluster/apply.ts';
 import { LeaderElector, defaultIdentity, type LeaderElectionTimings } from '../cluster/leader-election.ts';
 import { writeGatedKubeConfig } from '../cluster/write-gate.ts';
 import { gitWebhookHandler, normalizeRepoUrl } from '../server/git-webhook.ts';
+import { forwardWebhookToLeader, WEBHOOK_URL_ANNOTATION } from '../server/webhook-forward.ts';
 import { startHttpServer } from '../server/http-server.ts';
 import { createLogger } from '../util/log.ts';
 import { AnalysisRunController } from './analysisrun-controller.ts';
@@ -50,6 +51,8 @@ export interface LeaderElectionConfig extends LeaderElectionTimings {
   name: string;
   /** Default: hostname_pid_random. */
   identity?: string;
+  /** Where other replicas reach this one's HTTP server (published on the Lease while leading, for webhooks). */
+  advertiseUrl?: string;
 }
 
 /** Exit status of a leader that lost its Lease (client-go's Fatal exits 1 too). */
@@ -80,7 +83,13 @@ export async function runController(config: ControllerConfig): Promise<void> {
   const metrics = new ControllerMetrics(config.version);
   const le = config.leaderElection;
   const elector = le
-    ? new LeaderElector({ ...le, kubeConfig: config.kubeConfig, identity: le.identity ?? defaultIdentity(), logger })
+    ? new LeaderElector({
+        ...le,
+        kubeConfig: config.kubeConfig,
+        identity: le.identity ?? defaultIdentity(),
+        logger,
+        ...(le.advertiseUrl ? { annotations: { [WEBHOOK_URL_ANNOTATION]: le.advertiseUrl } } : {}),
+      })
     : undefined;
   // Controllers get a KubeConfig that sends writes only while the Lease is ours.
   const kubeConfig = elector ? writeGatedKubeConfig(config.kubeConfig, () => elector.isLeader()) : config.kubeConfig;
@@ -110,11 +119,8 @@ export async function runController(config: ControllerConfig): Promise<void> {
     },
     routes: {
       '/hooks/git': (req, res) => {
-        if (elector && !elector.isLeader()) {
-          // Only the leader fetches; a standby's trigger would be lost, so say so (the sender may redeliver).
-          res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end('standby replica: not the leader; the leader still polls at each interval\n');
-          return;
-        }
+        // Only the leader fetches: a standby passes the push on to it (or says why it cannot).
+        if (elector && !elector.isLeader()) return forwardWebhookToLeader(req, res, { leaderUrl: elector.leaseAnnotation(WEBHOOK_URL_ANNOTATION), identity: elector.identity });
         return webhook(req, res);
       },
     },
