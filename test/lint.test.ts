@@ -75,7 +75,7 @@ const invalid: [file: string, path: string, problems?: number][] = [
   ['step-experiment-unsupported.yaml', 'spec.strategy.canary.steps[0].experiment'],
   ['step-set-header-route-unsupported.yaml', 'spec.strategy.canary.steps[1].setHeaderRoute'],
   ['step-two-actions.yaml', 'spec.strategy.canary.steps[0]'],
-  ['strategy-both.yaml', 'spec.strategy', 2],
+  ['strategy-both.yaml', 'spec.strategy'],
   ['strategy-neither.yaml', 'spec.strategy'],
   ['template-missing.yaml', 'spec.template'],
   ['template-no-containers.yaml', 'spec.template.spec.containers'],
