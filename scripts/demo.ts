@@ -163,6 +163,7 @@ try {
     },
     signal: abort.signal,
   });
+  redraw(); // the final state, not the last poll's
   region?.release();
   if (abort.signal.aborted) record.failure = 'interrupted';
   say('');

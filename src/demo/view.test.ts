@@ -84,12 +84,12 @@ describe('renderLiveView', () => {
     assert.equal(lines[5], 'analysis ▶demo-bbb-1: Running  [0.998] Successful');
   });
 
-  it('shows the Git history as `weir history rollout` does, and the latest events', () => {
+  it('shows the Git history with `weir history rollout`’s rows and outcomes, and the latest events', () => {
     const history = lines.indexOf('Git history (weir history rollout):');
     assert.ok(history > 0);
-    assert.match(lines[history + 1] ?? '', /^ {2}REVISION +OUTCOME/);
-    assert.match(lines[history + 2] ?? '', /^ {2}1416cc7 \(current\) +applied/);
-    assert.match(lines[history + 3] ?? '', /^ {2}e2b5410 \(stable\) +promoted/);
+    assert.match(lines[history + 1] ?? '', /^ {2}REVISION +OUTCOME +MESSAGE$/);
+    assert.equal(lines[history + 2], '  1416cc7 (current)  applied   demo v2: a healthy release');
+    assert.equal(lines[history + 3], '  e2b5410 (stable)   promoted  demo v1: the first release');
     assert.equal(lines.at(-1), '  [  12.3s] traffic  canary 20%, stable 80%');
   });
 

@@ -2,7 +2,7 @@
 // being rolled out, the current step, the weights, the analysis
 // measurements, the Git history with outcomes (`weir history rollout`'s
 // rows) and the latest events. renderLiveView is pure; LiveRegion writes.
-import { historyRows, renderHistory } from '../cli/history-command.ts';
+import { historyRows, type HistoryRow } from '../cli/history-command.ts';
 import { describeStep } from '../cli/rollout-view.ts';
 import { short, type Snapshot } from './events.ts';
 
@@ -26,6 +26,15 @@ function weightBar(canary: number): string {
 function clock(ms: number): string {
   const s = Math.floor(ms / 1000);
   return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** `weir history rollout`'s rows, narrower: revision (with marks), outcome, subject. */
+function historyTable(rows: readonly HistoryRow[]): string[] {
+  const cells = rows.map((r) => [r.revision + (r.marks.length > 0 ? ` (${r.marks.join(', ')})` : ''), r.outcome, r.message]);
+  const header = ['REVISION', 'OUTCOME', 'MESSAGE'];
+  const widths = [0, 1].map((i) => Math.max(header[i]?.length ?? 0, ...cells.map((c) => c[i]?.length ?? 0)));
+  const line = (c: string[]): string => `${(c[0] ?? '').padEnd(widths[0] ?? 0)}  ${(c[1] ?? '').padEnd(widths[1] ?? 0)}  ${c[2] ?? ''}`.trimEnd();
+  return [line(header), ...cells.map(line)];
 }
 
 /** The region's lines, each cut to `width` columns. */
@@ -58,7 +67,7 @@ export function renderLiveView(m: LiveModel, width: number): string[] {
   lines.push('');
   if (r && m.snapshot.source) {
     lines.push('Git history (weir history rollout):');
-    for (const l of renderHistory(historyRows(r, m.snapshot.source)).trimEnd().split('\n').slice(0, 8)) lines.push(`  ${l}`);
+    for (const l of historyTable(historyRows(r, m.snapshot.source)).slice(0, 8)) lines.push(`  ${l}`);
   }
   lines.push('');
   lines.push('Events:');
