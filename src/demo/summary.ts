@@ -113,7 +113,7 @@ export function summaryLines(record: StoryRecord): string[] {
   }
   const promoted = record.acts.filter((a) => a.outcome === 'promoted').at(-1);
   const rejected = record.acts.find((a) => a.outcome === 'rejected');
-  lines.push('  commits:');
+  if (promoted || rejected) lines.push('  commits:');
   if (promoted) lines.push(`    promoted commit:    ${promoted.commit}`);
   if (rejected) lines.push(`    rolled-back commit: ${rejected.commit}`);
   if (rejected?.revertCommit) lines.push(`    revert commit:      ${rejected.revertCommit} (written by Weir)`);
