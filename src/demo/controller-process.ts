@@ -30,14 +30,16 @@ function recordFile(sandboxDir: string): string {
   return join(demoDir(sandboxDir), 'controller.json');
 }
 
-/** Environment variables the controller would read as flags: the demo sets its own. */
-const CONTROLLER_ENV = ['KUBECONFIG', 'WEIR_CONTEXT', 'WEIR_NAMESPACE', 'WEIR_LISTEN', 'WEIR_CACHE_DIR', 'WEIR_GIT_URL', 'WEIR_GIT_REF', 'WEIR_GIT_PATH', 'WEIR_GIT_INTERVAL', 'WEIR_GIT_NAMESPACE', 'WEIR_WEBHOOK_SECRET'];
+/** Environment the controller would read as flags (KUBECONFIG, WEIR_*): the demo passes its own; the log level stays the user's. */
+function isControllerSetting(name: string): boolean {
+  return name === 'KUBECONFIG' || (name.startsWith('WEIR_') && name !== 'WEIR_LOG_LEVEL');
+}
 
 export async function startDemoController(opts: { sandboxDir: string; kubeconfig: string; namespace: string; webhookSecret: string }): Promise<DemoControllerRecord> {
   const dir = demoDir(opts.sandboxDir);
   await mkdir(dir, { recursive: true });
   const logFile = join(dir, 'controller.log');
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !CONTROLLER_ENV.includes(name)));
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !isControllerSetting(name)));
   env.WEIR_WEBHOOK_SECRET = opts.webhookSecret;
   const log = openSync(logFile, 'w');
   const cacheDir = join(dir, 'git-cache');

@@ -80,6 +80,26 @@ describe('diffEvents', () => {
     ]);
   });
 
+  it('tells a failed analysis before what the rollout did about it, and a return to the last good revision as such', () => {
+    const prev: Snapshot = {
+      runs: [run('demo-3-1', 'Running', [])],
+      rollout: rollout({ phase: 'Progressing', currentStepIndex: 1, stableRS: 'aaa', currentPodHash: 'ccc', git: { currentRevision: V3, stableRevision: V2 } }),
+      canaryWeight: 20,
+    };
+    const failed = run('demo-3-1', 'Failed', [['[0.7]', 'Failed']]);
+    const next: Snapshot = {
+      runs: [failed],
+      rollout: rollout({ phase: 'Healthy', currentStepIndex: 3, stableRS: 'aaa', currentPodHash: 'aaa', git: { currentRevision: V2, stableRevision: V2 } }),
+      canaryWeight: 0,
+    };
+    assert.deepEqual(
+      diffEvents(prev, next).map((e) => e.type),
+      ['measurement', 'analysis', 'rollout', 'weight', 'phase'],
+    );
+    assert.deepEqual(diffEvents(prev, next)[2], { type: 'rollout', revision: V2, back: true });
+    assert.equal(formatEvent({ type: 'rollout', revision: V2, back: true, at: 0 }, 0), '[   0.0s] rollout  back on 1416cc7, the last good revision');
+  });
+
   it('tells what Weir did in Git: applied, rejected, reverted; and a Degraded rollout with its message', () => {
     const prev: Snapshot = { runs: [], source: source({ lastAppliedRevision: V3 }), rollout: rollout({ phase: 'Progressing', currentStepIndex: 1 }) };
     const next: Snapshot = {

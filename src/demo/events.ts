@@ -19,10 +19,10 @@ export type DemoEventBody =
   | { type: 'act'; index: number; total: number; name: string; title: string }
   | { type: 'pushed'; commit: string; message: string }
   | { type: 'applied'; revision: string }
-  | { type: 'rollout'; revision: string }
+  | { type: 'rollout'; revision: string; /** Back on the last good revision (a rollback), not a new one. */ back?: boolean }
   | { type: 'step'; index: number; count: number; description: string }
   | { type: 'weight'; canary: number }
-  | { type: 'measurement'; run: string; metric: string; phase: string; value?: string; message?: string }
+  | { type: 'measurement'; run: string; metric: string; phase: string; value?: string; message?: string; /** When the controller took it (ISO time). */ finishedAt?: string }
   | { type: 'analysis'; run: string; phase: string; message?: string }
   | { type: 'phase'; phase: string; message?: string }
   | { type: 'rejected'; revision: string; reason: string }
@@ -51,6 +51,7 @@ function completedMeasurements(runs: readonly AnalysisRun[]): Map<string, DemoEv
           phase: m.phase,
           ...(m.value === undefined ? {} : { value: m.value }),
           ...(m.message === undefined ? {} : { message: m.message }),
+          ...(m.finishedAt === undefined ? {} : { finishedAt: m.finishedAt }),
         });
       }
     }
@@ -58,26 +59,12 @@ function completedMeasurements(runs: readonly AnalysisRun[]): Map<string, DemoEv
   return out;
 }
 
-/** The events between two snapshots, in the order they read best. */
+/** The events between two snapshots, in causal order: what Git brought, the analysis verdicts, then what the rollout did about them. */
 export function diffEvents(prev: Snapshot | undefined, next: Snapshot): DemoEventBody[] {
   const events: DemoEventBody[] = [];
   const ps = prev?.source?.status;
   const ns = next.source?.status;
   if (ns?.lastAppliedRevision && ns.lastAppliedRevision !== ps?.lastAppliedRevision) events.push({ type: 'applied', revision: ns.lastAppliedRevision });
-
-  const pr = prev?.rollout;
-  const nr = next.rollout;
-  const nextRevision = nr?.status?.git?.currentRevision;
-  if (nextRevision && nextRevision !== pr?.status?.git?.currentRevision) events.push({ type: 'rollout', revision: nextRevision });
-  const steps = nr?.spec.strategy.canary?.steps ?? [];
-  const index = nr?.status?.currentStepIndex;
-  const stepChanged = index !== undefined && (index !== pr?.status?.currentStepIndex || nr?.status?.currentPodHash !== pr.status.currentPodHash);
-  // Only steps of a rollout in progress: a finished rollout sits at index = steps.length.
-  if (stepChanged && index < steps.length && nr?.status?.stableRS !== nr?.status?.currentPodHash) {
-    const step = steps[index];
-    if (step) events.push({ type: 'step', index, count: steps.length, description: describeStep(step) });
-  }
-  if (next.canaryWeight !== undefined && next.canaryWeight !== prev?.canaryWeight) events.push({ type: 'weight', canary: next.canaryWeight });
 
   const seen = completedMeasurements(prev?.runs ?? []);
   for (const [key, e] of completedMeasurements(next.runs)) if (!seen.has(key)) events.push(e);
@@ -88,6 +75,25 @@ export function diffEvents(prev: Snapshot | undefined, next: Snapshot): DemoEven
       events.push({ type: 'analysis', run: run.metadata.name ?? '', phase, ...(run.status?.message ? { message: run.status.message } : {}) });
     }
   }
+
+  const pr = prev?.rollout;
+  const nr = next.rollout;
+  const nextRevision = nr?.status?.git?.currentRevision;
+  const prevRevision = pr?.status?.git?.currentRevision;
+  const nextStable = nr?.status?.git?.stableRevision;
+  if (nextRevision && nextRevision !== prevRevision) {
+    const back = prevRevision !== undefined && nextRevision === nextStable && nextRevision === pr?.status?.git?.stableRevision;
+    events.push({ type: 'rollout', revision: nextRevision, ...(back ? { back } : {}) });
+  }
+  const steps = nr?.spec.strategy.canary?.steps ?? [];
+  const index = nr?.status?.currentStepIndex;
+  const stepChanged = index !== undefined && (index !== pr?.status?.currentStepIndex || nr?.status?.currentPodHash !== pr.status.currentPodHash);
+  // Only steps of a rollout in progress: a finished rollout sits at index = steps.length.
+  if (stepChanged && index < steps.length && nr?.status?.stableRS !== nr?.status?.currentPodHash) {
+    const step = steps[index];
+    if (step) events.push({ type: 'step', index, count: steps.length, description: describeStep(step) });
+  }
+  if (next.canaryWeight !== undefined && next.canaryWeight !== prev?.canaryWeight) events.push({ type: 'weight', canary: next.canaryWeight });
 
   const phase = nr?.status?.phase;
   if (phase && (phase !== pr?.status?.phase || (phase === 'Degraded' && nr.status?.message !== pr.status.message))) {
@@ -117,7 +123,7 @@ export function formatEvent(e: DemoEvent, startedAt: number): string {
     case 'applied':
       return line('git', `Weir applied ${short(e.revision)}`);
     case 'rollout':
-      return line('rollout', `rolling out ${short(e.revision)}`);
+      return line('rollout', e.back === true ? `back on ${short(e.revision)}, the last good revision` : `rolling out ${short(e.revision)}`);
     case 'step':
       return line('rollout', `step ${e.index + 1}/${e.count}: ${e.description}`);
     case 'weight':

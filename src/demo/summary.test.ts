@@ -46,6 +46,16 @@ describe('recordEvent', () => {
     assert.equal(v3.revertAt, 16_800);
   });
 
+  it('dates the failure by the failed measurement, not by when the demo saw it', () => {
+    const v3 = play(act('v3', V3, 'rejected', 1000), [
+      { type: 'measurement', run: 'r3', metric: 'success-rate', phase: 'Failed', value: '[0.7]', finishedAt: new Date(14_200).toISOString(), at: 15_000 },
+      { type: 'analysis', run: 'r3', phase: 'Failed', at: 15_000 },
+      { type: 'weight', canary: 0, at: 15_000 },
+    ]);
+    assert.equal(v3.failedAt, 14_200);
+    assert.equal(v3.trafficBackAt, 15_000);
+  });
+
   it('ignores events from before the push and other commits’ rejections', () => {
     const a = play(act('v3', V3, 'rejected', 5000), [
       { type: 'weight', canary: 50, at: 4000 },

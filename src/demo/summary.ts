@@ -14,10 +14,12 @@ export interface ActRecord {
   /** The first time the route sent the new version traffic. */
   firstShiftAt?: number;
   promotedAt?: number;
-  /** The analysis run that failed (or the rollout going Degraded). */
+  /** When the deciding analysis measurement was taken (or the failed run or Degraded rollout was seen). */
   failedAt?: number;
   failureReason?: string;
-  /** All traffic back on the stable version after the failure. */
+  /** The last Failed or Error measurement's time, the failure's when its run fails. */
+  lastBadMeasurementAt?: number;
+  /** All traffic back on the stable version after the failure (as the demo's poll saw it). */
   trafficBackAt?: number;
   revertCommit?: string;
   revertAt?: number;
@@ -43,10 +45,15 @@ export function recordEvent(act: ActRecord | undefined, e: DemoEvent): void {
       if (e.canary > 0) act.firstShiftAt ??= e.at;
       else if (act.failedAt !== undefined) act.trafficBackAt ??= e.at;
       break;
+    case 'measurement': {
+      const taken = e.finishedAt === undefined ? Number.NaN : Date.parse(e.finishedAt);
+      if (e.phase === 'Failed' || e.phase === 'Error') act.lastBadMeasurementAt = Number.isNaN(taken) ? e.at : taken;
+      break;
+    }
     case 'analysis':
       if (e.phase === 'Successful') act.analysesPassed += 1;
       if (e.phase === 'Failed' || e.phase === 'Error' || e.phase === 'Inconclusive') {
-        act.failedAt ??= e.at;
+        act.failedAt ??= act.lastBadMeasurementAt ?? e.at;
         act.failureReason ??= `analysis ${e.phase}${e.message ? `: ${e.message}` : ''}`;
       }
       break;
