@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { AnalysisPhase, AnalysisRun } from '../api/analysis.ts';
 import type { GitSource } from '../api/gitsource.ts';
 import type { Rollout, RolloutStatus } from '../api/rollout.ts';
-import { diffEvents, formatEvent, type DemoEvent, type Snapshot } from './events.ts';
+import { diffEvents, formatEvent, formatValue, type DemoEvent, type Snapshot } from './events.ts';
 
 const V2 = '1416cc7cacbc58fbca7978e44639dcff12d0ffda';
 const V3 = 'a566354e0000000000000000000000000000beef';
@@ -137,5 +137,15 @@ describe('formatEvent', () => {
     );
     assert.equal(line({ type: 'reverted', rejected: V3, revert: REVERT, at: t0 }), '[   0.0s] git      Weir pushed b0b0b0b, the revert of a566354');
     assert.equal(line({ type: 'rejected', revision: V3, reason: 'analysis failed', at: t0 }), '[   0.0s] git      Weir rejected a566354: analysis failed');
+  });
+});
+
+describe('formatValue', () => {
+  it('rounds measured numbers to 3 decimals and leaves anything else alone', () => {
+    assert.equal(formatValue('[0.7000000000000001]'), '[0.7]');
+    assert.equal(formatValue('[0.99871, 1]'), '[0.999, 1]');
+    assert.equal(formatValue('NaN'), 'NaN');
+    assert.equal(formatValue('[]'), '[]');
+    assert.equal(formatValue(undefined), '-');
   });
 });

@@ -107,6 +107,18 @@ export function diffEvents(prev: Snapshot | undefined, next: Snapshot): DemoEven
   return events;
 }
 
+/** A measured value for people: "[0.7000000000000001]" → "[0.7]", at most 3 decimals; anything else as is. */
+export function formatValue(value: string | undefined): string {
+  if (value === undefined) return '-';
+  const m = /^\[(.*)\]$/.exec(value);
+  const items = m?.[1]?.split(',').map((x) => x.trim());
+  // Number('') is 0: an empty result must never read as a measured 0.
+  if (!items || items.some((x) => x === '')) return value;
+  const numbers = items.map(Number);
+  if (numbers.some((n) => !Number.isFinite(n))) return value;
+  return `[${numbers.map((n) => String(Math.round(n * 1000) / 1000)).join(', ')}]`;
+}
+
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
@@ -129,7 +141,7 @@ export function formatEvent(e: DemoEvent, startedAt: number): string {
     case 'weight':
       return line('traffic', `canary ${e.canary}%, stable ${100 - e.canary}%`);
     case 'measurement':
-      return line('analysis', `${e.metric} = ${e.value ?? '-'}: ${e.phase}${e.message ? ` (${e.message})` : ''}  [${e.run}]`);
+      return line('analysis', `${e.metric} = ${formatValue(e.value)}: ${e.phase}${e.message ? ` (${e.message})` : ''}  [${e.run}]`);
     case 'analysis':
       return line('analysis', `run ${e.run}: ${e.phase}${e.message ? `: ${e.message}` : ''}`);
     case 'phase':

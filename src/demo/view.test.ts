@@ -87,9 +87,9 @@ describe('renderLiveView', () => {
   it('shows the Git history with `weir history rollout`’s rows and outcomes, and the latest events', () => {
     const history = lines.indexOf('Git history (weir history rollout):');
     assert.ok(history > 0);
-    assert.match(lines[history + 1] ?? '', /^ {2}REVISION +OUTCOME +MESSAGE$/);
-    assert.equal(lines[history + 2], '  1416cc7 (current)  applied   demo v2: a healthy release');
-    assert.equal(lines[history + 3], '  e2b5410 (stable)   promoted  demo v1: the first release');
+    assert.match(lines[history + 1] ?? '', /^ {2}REVISION +MESSAGE +OUTCOME$/);
+    assert.equal(lines[history + 2], '  1416cc7 (current)  demo v2: a healthy release  applied');
+    assert.equal(lines[history + 3], '  e2b5410 (stable)   demo v1: the first release  promoted');
     assert.equal(lines.at(-1), '  [  12.3s] traffic  canary 20%, stable 80%');
   });
 

@@ -4,7 +4,7 @@
 // rows) and the latest events. renderLiveView is pure; LiveRegion writes.
 import { historyRows, type HistoryRow } from '../cli/history-command.ts';
 import { describeStep } from '../cli/rollout-view.ts';
-import { short, type Snapshot } from './events.ts';
+import { formatValue, short, type Snapshot } from './events.ts';
 
 export interface LiveModel {
   /** "act 2/3: v2, a healthy release" */
@@ -28,10 +28,10 @@ function clock(ms: number): string {
   return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 }
 
-/** `weir history rollout`'s rows, narrower: revision (with marks), outcome, subject. */
+/** `weir history rollout`'s rows, narrower: revision (with marks), subject, outcome (last: a rejection's reason is long). */
 function historyTable(rows: readonly HistoryRow[]): string[] {
-  const cells = rows.map((r) => [r.revision + (r.marks.length > 0 ? ` (${r.marks.join(', ')})` : ''), r.outcome, r.message]);
-  const header = ['REVISION', 'OUTCOME', 'MESSAGE'];
+  const cells = rows.map((r) => [r.revision + (r.marks.length > 0 ? ` (${r.marks.join(', ')})` : ''), r.message, r.outcome]);
+  const header = ['REVISION', 'MESSAGE', 'OUTCOME'];
   const widths = [0, 1].map((i) => Math.max(header[i]?.length ?? 0, ...cells.map((c) => c[i]?.length ?? 0)));
   const line = (c: string[]): string => `${(c[0] ?? '').padEnd(widths[0] ?? 0)}  ${(c[1] ?? '').padEnd(widths[1] ?? 0)}  ${c[2] ?? ''}`.trimEnd();
   return [line(header), ...cells.map(line)];
@@ -60,7 +60,7 @@ export function renderLiveView(m: LiveModel, width: number): string[] {
   const runs = m.snapshot.runs.slice(-2);
   if (runs.length === 0) lines.push('analysis  (no run yet)');
   for (const run of runs) {
-    const measured = (run.status?.metricResults ?? []).flatMap((res) => res.measurements.map((x) => `${x.value ?? '-'} ${x.phase}`));
+    const measured = (run.status?.metricResults ?? []).flatMap((res) => res.measurements.map((x) => `${formatValue(x.value)} ${x.phase}`));
     const mark = run.metadata.name === current ? '▶' : ' ';
     lines.push(`analysis ${mark}${run.metadata.name ?? ''}: ${run.status?.phase ?? 'Pending'}${measured.length > 0 ? `  ${measured.join(' · ')}` : ''}`);
   }
