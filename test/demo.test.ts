@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { instanceDir, sandboxStatus } from '../src/sandbox/index.ts';
@@ -30,6 +30,8 @@ describe('npm run demo', () => {
   const name = `demo-it-${randomBytes(2).toString('hex')}`;
   after(async () => {
     await demo(['--name', name, '--down'], 120_000);
+    // A name of its own each run: its state (etcd, Prometheus data, logs) would pile up.
+    await rm(instanceDir(name), { recursive: true, force: true });
   });
 
   it('refuses an unknown option with usage (exit 2)', async () => {
