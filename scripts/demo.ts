@@ -137,7 +137,9 @@ try {
     const rows = process.stdout.rows || 40;
     const fixed = renderLiveView({ act, snapshot: latest, events: [], elapsedMs: Date.now() - startedAt, ...(commit ? { commit } : {}) }, process.stdout.columns || 100).length;
     const room = Math.max(3, rows - fixed - 1);
-    region.draw(renderLiveView({ act, snapshot: latest, events: recent.slice(-room), elapsedMs: Date.now() - startedAt, ...(commit ? { commit } : {}) }, process.stdout.columns || 100));
+    const lines = renderLiveView({ act, snapshot: latest, events: recent.slice(-room), elapsedMs: Date.now() - startedAt, ...(commit ? { commit } : {}) }, process.stdout.columns || 100);
+    // A region taller than the screen cannot be redrawn in place (the cursor cannot go above the top).
+    region.draw(lines.slice(0, Math.max(1, rows - 1)));
   };
   const onEvent = (e: DemoEvent): void => {
     if (e.type === 'act') act = `act ${e.index}/${e.total}: ${e.title}`;
