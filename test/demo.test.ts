@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
-import { instanceDir, pidAlive, sandboxStatus } from '../src/sandbox/index.ts';
+import { instanceDir, processGroupMembers, sandboxStatus } from '../src/sandbox/index.ts';
 
 interface Run {
   code: number;
@@ -100,7 +100,8 @@ describe('npm run demo', () => {
     assert.equal(down.code, 0, down.stdout + down.stderr);
     assert.match(down.stdout, new RegExp(`stopped the demo controller \\(pid ${record.pid}\\)`));
     assert.equal((await sandboxStatus(name)).running, false);
-    assert.equal(pidAlive(record.pid), false);
+    // Its own process group (detached); gone once no live member is left (an unreaped zombie does not count).
+    assert.deepEqual(await processGroupMembers(record.pid), []);
     await assert.rejects(access(join(instanceDir(name), 'demo', 'controller.json')), 'the controller record is gone');
   });
 });
