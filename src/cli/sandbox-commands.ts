@@ -110,8 +110,15 @@ export function registerSandboxCommands(program: Command): void {
     .description('create an empty repository and print its clone URL')
     .argument('<repository>', 'a name such as "apps" or "team/apps"')
     .option('--branch <branch>', 'default branch', 'main')
-    .action(async (repository: string, opts: { branch: string }) => {
+    .option('--webhook-url <url>', 'after every push, POST a GitHub push event here, signed with $WEIR_WEBHOOK_SECRET (e.g. the controller\'s /hooks/git)')
+    .action(async (repository: string, opts: { branch: string; webhookUrl?: string }) => {
       const { name } = sandbox.opts<{ name: string }>();
-      print(await createSandboxRepository(await runningSandbox(name), repository, { defaultBranch: opts.branch }));
+      let webhook: { url: string; secret: string } | undefined;
+      if (opts.webhookUrl !== undefined) {
+        const secret = process.env.WEIR_WEBHOOK_SECRET;
+        if (!secret) throw new Error('--webhook-url needs the secret in WEIR_WEBHOOK_SECRET (not a flag, so it stays out of ps)');
+        webhook = { url: opts.webhookUrl, secret };
+      }
+      print(await createSandboxRepository(await runningSandbox(name), repository, { defaultBranch: opts.branch, ...(webhook ? { webhook } : {}) }));
     });
 }

@@ -4,4 +4,5 @@ export { instanceDir, instanceFiles, kubernetesBinDir, KUBERNETES_VERSION } from
 export { readState, type SandboxState } from './state.ts';
 export { processGroupMembers, pidAlive } from './processes.ts';
 export { mintServiceAccountToken } from './tokens.ts';
-export { createSandboxRepository } from './repositories.ts';
+export { createSandboxRepository, type SandboxRepositoryOptions } from './repositories.ts';
+export type { PushWebhook } from './push-webhook.ts';
