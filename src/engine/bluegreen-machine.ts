@@ -9,7 +9,7 @@
 //   any update state ─ABORT | ANALYSIS_FAILED→ aborted ─RETRY→ preview
 import { assign, initialTransition, setup, transition, type SnapshotFrom } from 'xstate';
 import type { RolloutStatus } from '../api/rollout.ts';
-import type { EmittedEvent } from './machine.ts';
+import { emitted, type EmittedEvent } from './machine.ts';
 
 export type BlueGreenState =
   | 'pending'
@@ -304,10 +304,6 @@ export type BlueGreenSnapshot = SnapshotFrom<typeof blueGreenMachine>;
 export interface BlueGreenRun {
   snapshot: BlueGreenSnapshot;
   events: EmittedEvent[];
-}
-
-function emitted(actions: readonly { type: string; params?: unknown }[]): EmittedEvent[] {
-  return actions.filter((a) => a.type === 'emit').map((a) => a.params as EmittedEvent);
 }
 
 export function restoreBlueGreen(context: BlueGreenContext): BlueGreenRun {

@@ -34,12 +34,12 @@ import {
   type AnalysisRunRecord,
 } from './analysis.ts';
 import { blueGreenState, restoreBlueGreen, resumeTarget, sendBlueGreen, stateFromBlueGreenStatus, type BlueGreenEvent, type BlueGreenRun, type BlueGreenState } from './bluegreen-machine.ts';
-import { AVAILABLE, COMPLETED, findCondition, PAUSED, PROGRESSING, Reason, setCondition } from './conditions.ts';
+import { findCondition, PROGRESSING, Reason, setCondition } from './conditions.ts';
 import { podTemplateHash } from './hash.ts';
 import { byRevisionDesc, resolveSurgeAndUnavailable } from './replicas.ts';
 import { createReplicaSetEffect, desiredRevision, findRS, historyLimitDeletes, observedCounts, pushScale } from './replicasets.ts';
 import { planRestart } from './restart.ts';
-import { formatLabelSelector } from './selector.ts';
+import { commonStatus, replicaSetEvents } from './status.ts';
 import { instant, parseTime, rfc3339 } from './time.ts';
 import { GIT_REVISION_ANNOTATION, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, SCALE_DOWN_DEADLINE_ANNOTATION, type Effect, type Observed, type ObservedReplicaSet, type Plan } from './types.ts';
 
@@ -709,41 +709,28 @@ function buildStatus(c: Ctx, w: Work, progressingConditions: Condition[]): Rollo
   const counts = observedCounts(c.replicaSets, c.newRS);
   const done = s === 'healthy' && complete(c, w);
   const { phase, message } = phaseOf(c, w, progressingConditions);
-  let conditions = setCondition(
-    progressingConditions,
-    counts.availableReplicas >= c.replicas && (switched(c) || w.stableHash !== undefined)
-      ? { type: AVAILABLE, status: 'True', reason: Reason.Available, message: 'Rollout has minimum availability' }
-      : { type: AVAILABLE, status: 'False', reason: Reason.Available, message: 'Rollout does not have minimum availability' },
-    c.now,
-  );
-  const paused = s === 'pausedUser' || s === 'pausedPromotion';
-  if (paused) conditions = setCondition(conditions, { type: PAUSED, status: 'True', reason: Reason.RolloutPaused, message: 'Rollout is paused' }, c.now);
-  else if (findCondition(conditions, PAUSED) !== undefined) conditions = setCondition(conditions, { type: PAUSED, status: 'False', reason: Reason.RolloutPaused, message: 'Rollout is not paused' }, c.now);
-  conditions = setCondition(conditions, { type: COMPLETED, status: done && phase === 'Healthy' ? 'True' : 'False', reason: Reason.RolloutCompleted, message: Reason.RolloutCompleted }, c.now);
-
-  const status: RolloutStatus = { ...c.prev };
-  for (const key of ['message', 'abort', 'abortedAt', 'promoteFull', 'pauseConditions', 'controllerPause', 'stableRS', 'observedGeneration', 'currentStepIndex', 'canary'] as const) {
-    Reflect.deleteProperty(status, key);
-  }
-  status.phase = phase;
-  if (message !== '') status.message = message;
-  if (c.rollout.metadata.generation !== undefined) status.observedGeneration = String(c.rollout.metadata.generation);
-  status.currentPodHash = c.hash;
-  if (w.stableHash !== undefined) status.stableRS = w.stableHash;
-  if (w.pauseConditions.length > 0 && paused) status.pauseConditions = w.pauseConditions;
-  if (w.controllerPause && paused) status.controllerPause = true;
-  if (s === 'aborted') {
-    status.abort = true;
-    status.abortedAt = w.abortedAt ?? c.now;
-  }
-  if (w.promoteFull && w.stableHash !== c.hash) status.promoteFull = true;
-  status.replicas = counts.replicas;
-  status.updatedReplicas = counts.updatedReplicas;
-  status.readyReplicas = counts.readyReplicas;
-  status.availableReplicas = counts.availableReplicas;
-  status.HPAReplicas = counts.replicas;
-  status.selector = formatLabelSelector(c.rollout.spec.selector);
-  status.conditions = conditions;
+  const status = commonStatus({
+    rollout: c.rollout,
+    prev: c.prev,
+    now: c.now,
+    hash: c.hash,
+    replicas: c.replicas,
+    phase,
+    message,
+    conditions: progressingConditions,
+    counts,
+    availableGate: switched(c) || w.stableHash !== undefined,
+    paused: s === 'pausedUser' || s === 'pausedPromotion',
+    aborted: s === 'aborted',
+    abortedAt: w.abortedAt,
+    stableHash: w.stableHash,
+    pauseConditions: w.pauseConditions,
+    controllerPause: w.controllerPause,
+    promoteFull: w.promoteFull,
+    complete: done,
+    gitCurrent: w.gitCurrent,
+    drop: ['currentStepIndex', 'currentStepHash', 'canary'],
+  });
 
   const d = desired(c, w);
   const active = d.active ?? c.observed.services[c.bg.activeService]?.selector[POD_TEMPLATE_HASH_LABEL];
@@ -755,28 +742,13 @@ function buildStatus(c: Ctx, w: Work, progressingConditions: Condition[]): Rollo
   if (w.pre !== undefined) blueGreen.prePromotionAnalysisRunStatus = { ...w.pre };
   if (w.post !== undefined) blueGreen.postPromotionAnalysisRunStatus = { ...w.post };
   status.blueGreen = blueGreen;
-
-  const git = { ...(c.prev.git ?? {}) };
-  if (w.gitCurrent !== undefined) git.currentRevision = w.gitCurrent;
-  else delete git.currentRevision;
-  const running = c.rollout.metadata.annotations?.[GIT_REVISION_ANNOTATION] ?? w.gitCurrent;
-  if (done && phase === 'Healthy' && running !== undefined) git.stableRevision = running;
-  if (Object.keys(git).length > 0) status.git = git;
-  else delete status.git;
   return status;
 }
 
 function scaleEvents(c: Ctx, effects: Effect[]): Effect[] {
-  const events: Effect[] = [];
+  const events = replicaSetEvents(c.replicaSets, effects);
   for (const e of effects) {
-    if (e.type === 'createReplicaSet') {
-      events.push({ type: 'event', eventType: 'Normal', reason: 'NewReplicaSetCreated', message: `Created ReplicaSet ${e.name} (revision ${e.revision}) with size ${e.replicas}` });
-    } else if (e.type === 'scaleReplicaSet') {
-      const rs = c.replicaSets.find((r) => r.name === e.name);
-      if (rs !== undefined && rs.replicas !== e.replicas) {
-        events.push({ type: 'event', eventType: 'Normal', reason: 'ScalingReplicaSet', message: `Scaled ${e.replicas > rs.replicas ? 'up' : 'down'} ReplicaSet ${e.name} (revision ${rs.revision}) from ${rs.replicas} to ${e.replicas}` });
-      }
-    } else if (e.type === 'setServiceSelector') {
+    if (e.type === 'setServiceSelector') {
       events.push({ type: 'event', eventType: 'Normal', reason: 'SwitchService', message: `Switched selector for service '${e.service}' to value '${e.podTemplateHash}'` });
     }
   }

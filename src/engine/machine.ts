@@ -387,7 +387,8 @@ export interface LifecycleRun {
   events: EmittedEvent[];
 }
 
-function emitted(actions: readonly { type: string; params?: unknown }[]): EmittedEvent[] {
+/** The Events a transition's `emit` actions recorded (both lifecycle machines use this). */
+export function emitted(actions: readonly { type: string; params?: unknown }[]): EmittedEvent[] {
   return actions.filter((a) => a.type === 'emit').map((a) => a.params as EmittedEvent);
 }
 

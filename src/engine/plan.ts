@@ -32,9 +32,10 @@ import {
 import { createReplicaSetEffect, DEFAULT_REVISION_HISTORY_LIMIT, desiredRevision, findRS, historyLimitDeletes, observedCounts, pushScale } from './replicasets.ts';
 import { planBlueGreen } from './bluegreen.ts';
 import { planRestart } from './restart.ts';
+import { commonStatus, replicaSetEvents } from './status.ts';
 import type { Condition } from '../api/common.ts';
 import type { CanaryStep, CanaryStrategy, PauseCondition, Rollout, RolloutStatus } from '../api/rollout.ts';
-import { AVAILABLE, COMPLETED, findCondition, PAUSED, PROGRESSING, Reason, setCondition } from './conditions.ts';
+import { findCondition, PROGRESSING, Reason, setCondition } from './conditions.ts';
 import { durationMs, formatDuration } from './duration.ts';
 import { podTemplateHash, stepsHash } from './hash.ts';
 import { lifecycleState, restoreLifecycle, sendLifecycle, stateFromStatus, type LifecycleEvent, type LifecycleRun, type LifecycleState } from './machine.ts';
@@ -46,7 +47,6 @@ import {
   trafficRoutedReplicaCounts,
   type ReplicaCounts,
 } from './replicas.ts';
-import { formatLabelSelector } from './selector.ts';
 import { instant, parseTime, rfc3339 } from './time.ts';
 import {
   GIT_REVISION_ANNOTATION,
@@ -1054,64 +1054,33 @@ function buildStatus(c: Ctx, w: Work, d: Desired, progressing: Condition[]): Rol
   const complete = s === 'healthy' && isComplete(c, w);
   const { phase, message } = phaseOf(c, w, d, counts, complete, findCondition(progressing, PROGRESSING));
 
-  let conditions = progressing;
-  conditions = setCondition(
-    conditions,
-    counts.availableReplicas >= c.replicas
-      ? { type: AVAILABLE, status: 'True', reason: Reason.Available, message: 'Rollout has minimum availability' }
-      : { type: AVAILABLE, status: 'False', reason: Reason.Available, message: 'Rollout does not have minimum availability' },
-    c.now,
-  );
-  const paused = s === 'pausedUser' || s === 'pausedStep';
-  if (paused) conditions = setCondition(conditions, { type: PAUSED, status: 'True', reason: Reason.RolloutPaused, message: 'Rollout is paused' }, c.now);
-  else if (findCondition(conditions, PAUSED) !== undefined) {
-    conditions = setCondition(conditions, { type: PAUSED, status: 'False', reason: Reason.RolloutPaused, message: 'Rollout is not paused' }, c.now);
-  }
-  conditions = setCondition(
-    conditions,
-    { type: COMPLETED, status: complete && phase === 'Healthy' ? 'True' : 'False', reason: Reason.RolloutCompleted, message: Reason.RolloutCompleted },
-    c.now,
-  );
-
-  const status: RolloutStatus = { ...c.prev };
-  for (const key of ['message', 'abort', 'abortedAt', 'promoteFull', 'pauseConditions', 'controllerPause', 'currentStepIndex', 'stableRS', 'observedGeneration'] as const) {
-    Reflect.deleteProperty(status, key);
-  }
-  status.phase = phase;
-  if (message !== '') status.message = message;
-  if (c.rollout.metadata.generation !== undefined) status.observedGeneration = String(c.rollout.metadata.generation);
+  const paused = s === 'pausedStep' || s === 'pausedUser';
+  const status = commonStatus({
+    rollout: c.rollout,
+    prev: c.prev,
+    now: c.now,
+    hash: c.hash,
+    replicas: c.replicas,
+    phase,
+    message,
+    conditions: progressing,
+    counts,
+    paused,
+    aborted: s === 'aborted',
+    abortedAt: w.abortedAt,
+    stableHash: w.stableHash,
+    pauseConditions: w.pauseConditions,
+    controllerPause: w.controllerPause,
+    promoteFull: w.promoteFull,
+    complete,
+    gitCurrent: w.gitCurrent,
+    drop: ['currentStepIndex', 'blueGreen'],
+  });
   if (c.steps.length > 0) status.currentStepIndex = ctx.stepIndex;
   status.currentStepHash = c.stepsHash;
-  status.currentPodHash = c.hash;
-  if (w.stableHash !== undefined) status.stableRS = w.stableHash;
-  // spec.paused leaves the pause conditions as they are (Argo): they still hold once it is resumed.
-  if (w.pauseConditions.length > 0 && (s === 'pausedStep' || s === 'pausedUser')) status.pauseConditions = w.pauseConditions;
-  if (w.controllerPause && (s === 'pausedStep' || s === 'pausedUser')) status.controllerPause = true;
-  if (s === 'aborted') {
-    status.abort = true;
-    status.abortedAt = w.abortedAt ?? c.now;
-  }
-  if (w.promoteFull && w.stableHash !== c.hash) status.promoteFull = true;
-  status.replicas = counts.replicas;
-  status.updatedReplicas = counts.updatedReplicas;
-  status.readyReplicas = counts.readyReplicas;
-  status.availableReplicas = counts.availableReplicas;
-  status.HPAReplicas = counts.replicas;
-  status.selector = formatLabelSelector(c.rollout.spec.selector);
-  status.conditions = conditions;
   status.canary = { ...(c.prev.canary ?? {}), weights: weightsOf(c, w, d) };
   recordsInStatus(status, 'currentStepAnalysisRunStatus', w.stepRun);
   recordsInStatus(status, 'currentBackgroundAnalysisRunStatus', w.backgroundRun);
-
-  const git = { ...(c.prev.git ?? {}) };
-  if (w.gitCurrent !== undefined) git.currentRevision = w.gitCurrent;
-  else delete git.currentRevision;
-  // The last good revision is the last commit the Rollout finished Healthy under: the one that
-  // introduced its template, or a later one that changed something else (a ConfigMap) and is running.
-  const running = c.rollout.metadata.annotations?.[GIT_REVISION_ANNOTATION] ?? w.gitCurrent;
-  if (complete && phase === 'Healthy' && running !== undefined) git.stableRevision = running;
-  if (Object.keys(git).length > 0) status.git = git;
-  else delete status.git;
   return status;
 }
 
@@ -1181,23 +1150,7 @@ function phaseOf(
 
 /** Events for what the effects do: ReplicaSets created and scaled, traffic weight changed. */
 function operationalEvents(c: Ctx, effects: Effect[], status: RolloutStatus): Effect[] {
-  const events: Effect[] = [];
-  for (const e of effects) {
-    if (e.type === 'createReplicaSet') {
-      events.push({ type: 'event', eventType: 'Normal', reason: 'NewReplicaSetCreated', message: `Created ReplicaSet ${e.name} (revision ${e.revision}) with size ${e.replicas}` });
-    } else if (e.type === 'scaleReplicaSet') {
-      const rs = c.replicaSets.find((r) => r.name === e.name);
-      if (rs !== undefined && rs.replicas !== e.replicas) {
-        const revision = e.annotations?.[REVISION_ANNOTATION] ?? String(rs.revision);
-        events.push({
-          type: 'event',
-          eventType: 'Normal',
-          reason: 'ScalingReplicaSet',
-          message: `Scaled ${e.replicas > rs.replicas ? 'up' : 'down'} ReplicaSet ${e.name} (revision ${revision}) from ${rs.replicas} to ${e.replicas}`,
-        });
-      }
-    }
-  }
+  const events = replicaSetEvents(c.replicaSets, effects);
   const before = c.prev.canary?.weights?.canary.weight;
   const after = status.canary?.weights?.canary.weight;
   if (c.router && after !== undefined && before !== after) {
