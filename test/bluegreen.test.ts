@@ -32,6 +32,8 @@ interface BlueGreenOptions {
   scaleDownDelaySeconds?: number;
   prePromotionAnalysis?: unknown;
   postPromotionAnalysis?: unknown;
+  activeMetadata?: { labels: Record<string, string> };
+  previewMetadata?: { labels: Record<string, string> };
 }
 
 function services(ns: string, name: string, previewTraffic: boolean): string {
@@ -66,6 +68,8 @@ function blueGreenRollout(ns: string, name: string, version: string, env: Record
           ...(o.autoPromotionSeconds !== undefined ? { autoPromotionSeconds: o.autoPromotionSeconds } : {}),
           ...(o.prePromotionAnalysis !== undefined ? { prePromotionAnalysis: o.prePromotionAnalysis } : {}),
           ...(o.postPromotionAnalysis !== undefined ? { postPromotionAnalysis: o.postPromotionAnalysis } : {}),
+          ...(o.activeMetadata !== undefined ? { activeMetadata: o.activeMetadata } : {}),
+          ...(o.previewMetadata !== undefined ? { previewMetadata: o.previewMetadata } : {}),
         } as NonNullable<Rollout['spec']['strategy']['blueGreen']>,
       },
     },
@@ -150,6 +154,12 @@ describe('blue/green', () => {
     return total;
   }
 
+  /** The `role` label of each running pod of a hash. */
+  async function roles(hash: string): Promise<string[]> {
+    const pods = await sb.core.listNamespacedPod({ namespace: ns, labelSelector: `${HASH}=${hash}` });
+    return pods.items.filter((p) => p.metadata?.deletionTimestamp === undefined).map((p) => p.metadata?.labels?.role ?? '').sort();
+  }
+
   async function events(reason: string): Promise<{ message: string; at: number }[]> {
     const list = await sb.core.listNamespacedEvent({ namespace: ns });
     return list.items
@@ -159,7 +169,7 @@ describe('blue/green', () => {
 
   it('the preview comes up while the active Service keeps every request on the old pods; weir promote switches them all to the new', async () => {
     const name = 'manual';
-    const v1 = await create(name, { autoPromotionEnabled: false });
+    const v1 = await create(name, { autoPromotionEnabled: false, activeMetadata: { labels: { role: 'active' } }, previewMetadata: { labels: { role: 'preview' } } });
     const oldHash = v1.status?.stableRS ?? '';
     assert.equal(await serviceHash(`${name}-active`), oldHash);
     await release(name, 'v2');
@@ -168,6 +178,7 @@ describe('blue/green', () => {
     assert.notEqual(newHash, oldHash);
     assert.equal(await serviceHash(`${name}-preview`), newHash, 'the preview Service selects the new pods');
     assert.equal(await serviceHash(`${name}-active`), oldHash, 'the active Service is untouched');
+    assert.deepEqual(await roles(newHash), ['preview', 'preview'], 'the preview pods carry previewMetadata');
 
     // While paused: the active Service's traffic reaches only the old pods.
     const oldBefore = await served(oldHash);
@@ -177,6 +188,7 @@ describe('blue/green', () => {
     await weir(sb, ['promote', name, '-n', ns]);
     await waitForRollout(sb, ns, name, 'promoted', (s) => s.phase === 'Healthy' && s.stableRS === newHash, 90_000);
     assert.equal(await serviceHash(`${name}-active`), newHash);
+    await waitFor(async () => JSON.stringify(await roles(newHash)) === '["active","active"]', { what: 'the new pods relabelled with activeMetadata', timeoutMs: 10_000, intervalMs: 100 });
     // After the switch: every request goes to the new pods.
     await waitFor(async () => (await served(newHash)) > 0, { what: 'requests on the new pods', timeoutMs: 30_000, intervalMs: 100 });
     const oldAfter = await served(oldHash);

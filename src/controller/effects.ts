@@ -75,6 +75,16 @@ export class EffectApplier {
           if (code !== 404 && code !== 429) throw err;
         }
         return;
+      case 'patchPodMetadata':
+        try {
+          await this.#core.patchNamespacedPod(
+            { name: effect.name, namespace, fieldManager: FIELD_MANAGER, body: { metadata: { ...(effect.labels ? { labels: effect.labels } : {}), ...(effect.annotations ? { annotations: effect.annotations } : {}) } } },
+            mergePatch,
+          );
+        } catch (err) {
+          if (kubeErrorCode(err) !== 404) throw err; // gone: nothing to label
+        }
+        return;
       case 'setServiceSelector':
         await this.#core.patchNamespacedService(
           { name: effect.service, namespace, fieldManager: FIELD_MANAGER, body: { spec: { selector: { [POD_TEMPLATE_HASH_LABEL]: effect.podTemplateHash } } } },

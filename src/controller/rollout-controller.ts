@@ -325,6 +325,8 @@ export class RolloutController {
         ...(rs.metadata?.annotations?.[SCALE_DOWN_DEADLINE_ANNOTATION] ? { scaleDownDeadline: rs.metadata.annotations[SCALE_DOWN_DEADLINE_ANNOTATION] } : {}),
         creationTimestamp: rs.metadata?.creationTimestamp ? new Date(rs.metadata.creationTimestamp).toISOString() : '',
         deleting: rs.metadata?.deletionTimestamp !== undefined,
+        podLabels: rs.spec?.template?.metadata?.labels ?? {},
+        podAnnotations: rs.spec?.template?.metadata?.annotations ?? {},
       }));
     const canary = rollout.spec.strategy.canary;
     const services: Observed['services'] = {};
@@ -347,6 +349,8 @@ export class RolloutController {
         creationTimestamp: p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).toISOString() : '',
         ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
         deleting: p.metadata?.deletionTimestamp !== undefined,
+        labels: p.metadata?.labels ?? {},
+        annotations: p.metadata?.annotations ?? {},
       }));
     const analysisRuns = this.analysisRuns
       .list(namespace)

@@ -37,7 +37,7 @@ import { blueGreenState, restoreBlueGreen, resumeTarget, sendBlueGreen, stateFro
 import { findCondition, PROGRESSING, Reason, setCondition } from './conditions.ts';
 import { podTemplateHash } from './hash.ts';
 import { byRevisionDesc, resolveSurgeAndUnavailable } from './replicas.ts';
-import { createReplicaSetEffect, desiredRevision, findRS, historyLimitDeletes, observedCounts, pushScale } from './replicasets.ts';
+import { createReplicaSetEffect, desiredRevision, findRS, historyLimitDeletes, observedCounts, pushScale, withEphemeralMetadata } from './replicasets.ts';
 import { planRestart } from './restart.ts';
 import { commonStatus, replicaSetEvents } from './status.ts';
 import { instant, parseTime, rfc3339 } from './time.ts';
@@ -147,7 +147,12 @@ export function planBlueGreen(rollout: Rollout, observed: Observed, now: Date): 
   decide(c, w);
   ensureRuns(c, w);
   const conditions = progressing(c, w);
-  const effects = [...effectsFor(c, w), ...analysisRunEffects(c, w)];
+  const d = desired(c, w);
+  const active = d.active ?? c.observed.services[bg.activeService]?.selector[POD_TEMPLATE_HASH_LABEL];
+  const roles = new Map<string, BlueGreenStrategy['activeMetadata']>();
+  if (active !== undefined) roles.set(active, bg.activeMetadata);
+  if (c.newRS !== undefined && c.hash !== active) roles.set(c.hash, bg.previewMetadata);
+  const effects = withEphemeralMetadata([...effectsFor(c, w), ...analysisRunEffects(c, w)], c.replicaSets, observed.pods, roles, [bg.activeMetadata, bg.previewMetadata]);
   const status = buildStatus(c, w, conditions);
   const events: Effect[] = [
     ...w.run.events.map((e): Effect => ({ type: 'event', ...e })),

@@ -29,7 +29,7 @@ import {
   terminateStale,
   type AnalysisRunRecord,
 } from './analysis.ts';
-import { createReplicaSetEffect, DEFAULT_REVISION_HISTORY_LIMIT, desiredRevision, findRS, historyLimitDeletes, observedCounts, pushScale } from './replicasets.ts';
+import { createReplicaSetEffect, DEFAULT_REVISION_HISTORY_LIMIT, desiredRevision, findRS, historyLimitDeletes, observedCounts, pushScale, withEphemeralMetadata } from './replicasets.ts';
 import { planBlueGreen } from './bluegreen.ts';
 import { planRestart } from './restart.ts';
 import { commonStatus, replicaSetEvents } from './status.ts';
@@ -293,7 +293,10 @@ export function planRollout(rollout: Rollout, observed: Observed, now: Date): Pl
   conditions = progressingCondition(c, w, created, countsProgress || w.advanced || w.promotedReason !== undefined);
 
   const desired = desiredFor(c, w, state(w));
-  const effects = [...effectsFor(c, w, desired), ...analysisRunEffects(c, w)];
+  const roles = new Map<string, CanaryStrategy['canaryMetadata']>();
+  if (w.stableHash !== undefined) roles.set(w.stableHash, c.canary.stableMetadata);
+  if (c.hash !== w.stableHash) roles.set(c.hash, c.canary.canaryMetadata);
+  const effects = withEphemeralMetadata([...effectsFor(c, w, desired), ...analysisRunEffects(c, w)], c.replicaSets, observed.pods, roles, [c.canary.canaryMetadata, c.canary.stableMetadata]);
   const status = buildStatus(c, w, desired, conditions);
   const events = [
     ...w.run.events.map((e): Effect => ({ type: 'event', ...e })),

@@ -6,7 +6,7 @@ import type { CanaryStrategy, Rollout } from '../api/rollout.ts';
 
 type PodMetadata = CanaryStrategy['canaryMetadata'];
 import { byCreation } from './replicas.ts';
-import { POD_TEMPLATE_HASH_LABEL, type Effect, type ObservedReplicaSet } from './types.ts';
+import { POD_TEMPLATE_HASH_LABEL, type Effect, type ObservedPod, type ObservedReplicaSet } from './types.ts';
 
 export const DEFAULT_REVISION_HISTORY_LIMIT = 10;
 
@@ -78,4 +78,61 @@ export function historyLimitDeletes(rollout: Rollout, others: readonly ObservedR
     effects.push({ type: 'deleteReplicaSet', name: rs.name });
   }
   return effects;
+}
+
+/** What differs between wanted metadata and what is there: keys to set, and managed keys to remove (null). */
+function metadataChanges(
+  wanted: Record<string, string> | undefined,
+  managed: ReadonlySet<string>,
+  current: Record<string, string> | undefined,
+): Record<string, string | null> | undefined {
+  const out: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(wanted ?? {})) if (current?.[k] !== v) out[k] = v;
+  for (const k of managed) if (wanted?.[k] === undefined && current?.[k] !== undefined) out[k] = null;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * Ephemeral pod metadata (Argo's canary/stable and preview/active metadata):
+ * each ReplicaSet's pod template and running pods carry the labels and
+ * annotations of its current role, and lose those of a role it no longer has
+ * (a canary promoted to stable, a preview switched to active). `roles` maps a
+ * pod-template hash to its role's metadata; hashes not in it carry none of
+ * the managed keys. The pod-template-hash label is never touched.
+ */
+export function withEphemeralMetadata(
+  effects: readonly Effect[],
+  replicaSets: readonly ObservedReplicaSet[],
+  pods: readonly ObservedPod[] | undefined,
+  roles: ReadonlyMap<string, PodMetadata>,
+  all: readonly PodMetadata[],
+): Effect[] {
+  const managedLabels = new Set(all.flatMap((m) => Object.keys(m?.labels ?? {})).filter((k) => k !== POD_TEMPLATE_HASH_LABEL));
+  const managedAnnotations = new Set(all.flatMap((m) => Object.keys(m?.annotations ?? {})));
+  if (managedLabels.size === 0 && managedAnnotations.size === 0) return [...effects];
+  const out = [...effects];
+  for (const rs of replicaSets) {
+    if (rs.deleting || rs.podLabels === undefined) continue;
+    const meta = roles.get(rs.podTemplateHash);
+    const wantedLabels = Object.fromEntries(Object.entries(meta?.labels ?? {}).filter(([k]) => k !== POD_TEMPLATE_HASH_LABEL));
+    const labels = metadataChanges(wantedLabels, managedLabels, rs.podLabels);
+    const annotations = metadataChanges(meta?.annotations, managedAnnotations, rs.podAnnotations);
+    if (labels !== undefined || annotations !== undefined) {
+      const podMetadata = { ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) };
+      // One write per ReplicaSet: join the scale this plan already makes of it, if any.
+      const i = out.findIndex((e) => e.type === 'scaleReplicaSet' && e.name === rs.name);
+      const scale = out[i];
+      if (scale?.type === 'scaleReplicaSet') out[i] = { ...scale, podMetadata };
+      else out.push({ type: 'scaleReplicaSet', name: rs.name, replicas: rs.replicas, podMetadata });
+    }
+    for (const pod of pods ?? []) {
+      if (pod.podTemplateHash !== rs.podTemplateHash || pod.deleting || pod.labels === undefined) continue;
+      const podLabels = metadataChanges(wantedLabels, managedLabels, pod.labels);
+      const podAnnotations = metadataChanges(meta?.annotations, managedAnnotations, pod.annotations);
+      if (podLabels !== undefined || podAnnotations !== undefined) {
+        out.push({ type: 'patchPodMetadata', name: pod.name, ...(podLabels ? { labels: podLabels } : {}), ...(podAnnotations ? { annotations: podAnnotations } : {}) });
+      }
+    }
+  }
+  return out;
 }

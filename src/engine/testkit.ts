@@ -143,12 +143,22 @@ export function applyEffect(world: World, effect: Effect): void {
         revision: effect.revision,
         creationTimestamp: world.now.toISOString(),
         deleting: false,
+        podLabels: { ...((effect.template.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {}) },
+        podAnnotations: { ...((effect.template.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {}) },
       });
       break;
     case 'scaleReplicaSet': {
       const rs = observed.replicaSets.find((r) => r.name === effect.name);
       assert.ok(rs, `scale of unknown ReplicaSet ${effect.name}`);
       rs.replicas = effect.replicas;
+      for (const [map, changes] of [['podLabels', effect.podMetadata?.labels], ['podAnnotations', effect.podMetadata?.annotations]] as const) {
+        const target = { ...(rs[map] ?? {}) };
+        for (const [k, v] of Object.entries(changes ?? {})) {
+          if (v === null) Reflect.deleteProperty(target, k);
+          else target[k] = v;
+        }
+        rs[map] = target;
+      }
       for (const [key, value] of Object.entries(effect.annotations ?? {})) {
         if (key === REVISION_ANNOTATION && value !== null) rs.revision = Number(value);
         if (key === SCALE_DOWN_DEADLINE_ANNOTATION) {
@@ -187,6 +197,19 @@ export function applyEffect(world: World, effect: Effect): void {
       const run = observed.analysisRuns?.find((r) => r.name === effect.name);
       assert.ok(run, `terminate of unknown AnalysisRun ${effect.name}`);
       run.terminate = true;
+      break;
+    }
+    case 'patchPodMetadata': {
+      const pod = observed.pods?.find((x) => x.name === effect.name);
+      assert.ok(pod, `metadata of unknown pod ${effect.name}`);
+      for (const [map, changes] of [['labels', effect.labels], ['annotations', effect.annotations]] as const) {
+        const target = { ...(pod[map] ?? {}) };
+        for (const [k, v] of Object.entries(changes ?? {})) {
+          if (v === null) Reflect.deleteProperty(target, k);
+          else target[k] = v;
+        }
+        pod[map] = target;
+      }
       break;
     }
     case 'deleteAnalysisRun':

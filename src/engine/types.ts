@@ -31,6 +31,9 @@ export interface ObservedReplicaSet {
   creationTimestamp: string;
   /** Whether the ReplicaSet is being deleted. */
   deleting: boolean;
+  /** Labels and annotations of its pod template (for the strategy's ephemeral pod metadata). */
+  podLabels?: Record<string, string>;
+  podAnnotations?: Record<string, string>;
 }
 
 /** A Service the strategy names (canaryService, stableService, ...). */
@@ -58,6 +61,8 @@ export interface ObservedPod {
   ready: boolean;
   /** Being deleted (deletionTimestamp set). */
   deleting: boolean;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
 /** Why an AnalysisRun exists (Argo's `rollout-type` label values). */
@@ -124,9 +129,11 @@ export type Effect =
       /** Annotations to set (string) or remove (null). */
       annotations?: Record<string, string | null>;
       /** Pod labels/annotations to set on the ReplicaSet's template (canary/stable metadata). */
-      podMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      podMetadata?: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> };
     }
   | { type: 'deleteReplicaSet'; name: string }
+  /** Set (string) or remove (null) labels and annotations of a running pod (ephemeral metadata of its role). */
+  | { type: 'patchPodMetadata'; name: string; labels?: Record<string, string | null>; annotations?: Record<string, string | null> }
   /** Evict a pod through the Eviction API, which honours PodDisruptionBudgets (restarts). */
   | { type: 'evictPod'; name: string }
   /** Point a Service's selector at one pod-template hash (selector gets POD_TEMPLATE_HASH_LABEL). */
