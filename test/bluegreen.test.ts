@@ -302,17 +302,22 @@ describe('blue/green', () => {
       const oldHash = v1.status?.stableRS ?? '';
       await write('v2', { ERROR_RATE: '0.3' });
       const bad = await w.commit('shop v2: 30% errors');
-      const aborted = await waitForRollout(sb, ns, name, 'aborted by pre-promotion analysis', (s) => s.abort === true && s.git?.currentRevision === bad, 120_000);
-      assert.match(aborted.status?.message ?? '', /pre-promotion analysis run ".*-pre" Failed/);
-      const switches = (await events('SwitchService')).filter((e) => e.message.includes(`'${name}-active'`) && e.message.includes(aborted.status?.currentPodHash ?? '?'));
-      assert.deepEqual(switches, [], 'the active Service never selected the failing version');
+      // The abort lasts only until the GitSource rolls back: wait for the revert in Git, then read what happened.
       const source = await waitFor(
         async () => {
           const s = (await sb.custom.getNamespacedCustomObject({ ...GITSOURCES, namespace: ns, name })) as GitSource;
           return s.status?.revertRevisions?.some((r) => r.rejected === bad) === true ? s : undefined;
         },
-        { what: 'the bad commit reverted in Git', timeoutMs: 60_000, intervalMs: 500 },
+        { what: 'the bad commit rejected and reverted in Git', timeoutMs: 150_000, intervalMs: 500 },
       );
+      const aborted = (await events('RolloutAborted')).find((e) => /pre-promotion analysis run ".*-pre" Failed/.test(e.message));
+      assert.ok(aborted, 'aborted by the pre-promotion analysis');
+      const runs = (await sb.custom.listNamespacedCustomObject({ ...RUNS, namespace: ns, labelSelector: `weir.dev/rollout=${name},rollout-type=PrePromotion` })) as { items: AnalysisRun[] };
+      const failedRun = runs.items.find((r) => r.status?.phase === 'Failed');
+      const badHash = failedRun?.metadata.labels?.[HASH] ?? '?';
+      assert.notEqual(badHash, oldHash);
+      const switches = (await events('SwitchService')).filter((e) => e.message.includes(`'${name}-active'`) && e.message.includes(badHash));
+      assert.deepEqual(switches, [], 'the active Service never selected the failing version');
       assert.ok(source.status?.rejectedRevisions?.some((r) => r.revision === bad));
       const back = await waitForRollout(sb, ns, name, 'back on the last good revision', (s) => s.phase === 'Healthy' && s.currentPodHash === oldHash, 90_000);
       assert.equal(back.status?.stableRS, oldHash);

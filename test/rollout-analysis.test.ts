@@ -315,12 +315,21 @@ scrape_configs:
 
       await writeApp('v2', 'bad-release', { ERROR_RATE: '0.3' });
       const bad = await w.commit('shop v2: 30% errors');
-      const aborted = await waitForRollout(sb, ns, 'shop', 'aborted by analysis', (s) => s.abort === true && s.git?.currentRevision === bad, 150_000);
-      const runName = stepRecord(aborted)?.name ?? '';
-      const run = await getRun(sb, ns, runName);
+      // The abort lasts only until the GitSource rolls back (about a second): wait for the durable outcome, the
+      // revert in Git, and read the abort from its Event and the run from the cluster.
+      const source = await waitFor(
+        async () => {
+          const s = (await sb.custom.getNamespacedCustomObject({ ...GITSOURCES, namespace: ns, name: 'shop' })) as GitSource;
+          return s.status?.revertRevisions?.some((r) => r.rejected === bad) === true ? s : undefined;
+        },
+        { what: 'the bad commit rejected and reverted in Git', timeoutMs: 150_000, intervalMs: 500 },
+      );
+      const failedRuns = (await runsOf(sb, ns, 'shop')).filter((r) => r.status?.phase === 'Failed');
+      assert.equal(failedRuns.length, 1, 'one failed step run');
+      const run = failedRuns[0];
+      assert.ok(run);
       const m = run.status?.metricResults?.[0];
       assert.ok(m, 'the run has its metric result');
-      assert.equal(run.status?.phase, 'Failed');
       assert.equal(m.failed, 2, 'failed on the failureLimit+1-th failure');
       const failed = m.measurements.filter((x) => x.phase === 'Failed');
       assert.equal(failed.length, 2);
@@ -328,17 +337,17 @@ scrape_configs:
       assert.ok(decisive?.finishedAt);
       // Nothing was measured after the decisive failure, and the abort came before the next measurement was due.
       assert.equal(m.measurements.at(-1), decisive);
-      const abortedAt = Date.parse(aborted.status?.abortedAt ?? '');
-      assert.ok(abortedAt >= Date.parse(decisive.finishedAt) - 1000, `abortedAt ${aborted.status?.abortedAt ?? ''} precedes the decisive measurement ${decisive.finishedAt}`);
-      assert.ok(abortedAt < Date.parse(decisive.finishedAt) + 2000, `abortedAt ${aborted.status?.abortedAt ?? ''} is later than the next measurement would have been due`);
-
-      const source = await waitFor(
-        async () => {
-          const s = (await sb.custom.getNamespacedCustomObject({ ...GITSOURCES, namespace: ns, name: 'shop' })) as GitSource;
-          return s.status?.revertRevisions?.some((r) => r.rejected === bad) === true ? s : undefined;
-        },
-        { what: 'the bad commit reverted in Git', timeoutMs: 60_000, intervalMs: 500 },
+      const abortEvent = (await sb.core.listNamespacedEvent({ namespace: ns })).items.find(
+        (e) => e.involvedObject.kind === 'Rollout' && e.involvedObject.name === 'shop' && e.reason === 'RolloutAborted',
       );
+      assert.ok(abortEvent, 'a RolloutAborted Event');
+      assert.match(abortEvent.message ?? '', new RegExp(`step analysis run "${run.metadata.name ?? ''}" Failed`));
+      const abortedAt = new Date(abortEvent.firstTimestamp ?? 0).getTime();
+      const finished = Date.parse(decisive.finishedAt);
+      // Event times have whole seconds.
+      assert.ok(abortedAt >= Math.floor(finished / 1000) * 1000, `aborted at ${new Date(abortedAt).toISOString()}, before the decisive measurement ${decisive.finishedAt}`);
+      assert.ok(abortedAt < finished + 2000, `aborted at ${new Date(abortedAt).toISOString()}, later than the next measurement would have been due`);
+
       assert.match(source.status?.rejectedRevisions?.find((r) => r.revision === bad)?.reason ?? '', /analysis run/);
       const back = await waitForRollout(sb, ns, 'shop', 'back on the last good revision', (s) => s.phase === 'Healthy' && s.currentPodHash === v1.status?.stableRS, 90_000);
       assert.equal(back.status?.stableRS, v1.status?.stableRS);
