@@ -338,6 +338,9 @@ describe('blue/green: user actions', () => {
     world.observed.services = Object.fromEntries(Object.entries(world.observed.services).filter(([name]) => name !== ACTIVE_SVC));
     runUntilSteady(world);
     assert.equal(status(world).message, `Service "${ACTIVE_SVC}" not found`);
+    assert.notEqual(status(world).stableRS, status(world).currentPodHash, 'not promoted');
+    assert.equal(status(world).blueGreen?.scaleUpPreviewCheckPoint, undefined, 'promotion not approved');
+    assert.deepEqual(activeWrites(world).filter((h) => h === status(world).currentPodHash), [], 'no switch');
   });
 });
 

@@ -148,12 +148,12 @@ export function planBlueGreen(rollout: Rollout, observed: Observed, now: Date): 
   ensureRuns(c, w);
   const conditions = progressing(c, w);
   const d = desired(c, w);
-  const active = d.active ?? c.observed.services[bg.activeService]?.selector[POD_TEMPLATE_HASH_LABEL];
+  const selected = selectedHashes(c, d);
   const roles = new Map<string, BlueGreenStrategy['activeMetadata']>();
-  if (active !== undefined) roles.set(active, bg.activeMetadata);
-  if (c.newRS !== undefined && c.hash !== active) roles.set(c.hash, bg.previewMetadata);
-  const effects = withEphemeralMetadata([...effectsFor(c, w), ...analysisRunEffects(c, w)], c.replicaSets, observed.pods, roles, [bg.activeMetadata, bg.previewMetadata]);
-  const status = buildStatus(c, w, conditions);
+  if (selected.active !== undefined) roles.set(selected.active, bg.activeMetadata);
+  if (c.newRS !== undefined && c.hash !== selected.active) roles.set(c.hash, bg.previewMetadata);
+  const effects = withEphemeralMetadata([...effectsFor(c, w, d), ...analysisRunEffects(c, w)], c.replicaSets, observed.pods, roles, [bg.activeMetadata, bg.previewMetadata]);
+  const status = buildStatus(c, w, conditions, selected);
   const events: Effect[] = [
     ...w.run.events.map((e): Effect => ({ type: 'event', ...e })),
     ...w.analysisEffects.filter((e) => e.type === 'event'),
@@ -524,10 +524,15 @@ function abortedNewReplicas(c: Ctx, w: Work): number | undefined {
   return undefined;
 }
 
-function effectsFor(c: Ctx, w: Work): Effect[] {
+/** The hashes the Services select once this plan is applied: the desired one, else what they select now. */
+function selectedHashes(c: Ctx, d: Desired): { active: string | undefined; preview: string | undefined } {
+  const current = (svc: string | undefined): string | undefined => (svc === undefined ? undefined : c.observed.services[svc]?.selector[POD_TEMPLATE_HASH_LABEL]);
+  return { active: d.active ?? current(c.bg.activeService), preview: c.bg.previewService === undefined ? undefined : (d.preview ?? current(c.bg.previewService)) };
+}
+
+function effectsFor(c: Ctx, w: Work, d: Desired): Effect[] {
   const effects: Effect[] = [];
   const s = state(w);
-  const d = desired(c, w);
   const halted = s === 'pausedUser' || c.rollout.spec.paused === true;
   const newRS = c.newRS;
   const isUpdate = w.stableHash !== undefined && w.stableHash !== c.hash;
@@ -709,7 +714,7 @@ function phaseOf(c: Ctx, w: Work, conditions: Condition[]): { phase: NonNullable
   return { phase: 'Progressing', message: 'updated replicas are still becoming available' };
 }
 
-function buildStatus(c: Ctx, w: Work, progressingConditions: Condition[]): RolloutStatus {
+function buildStatus(c: Ctx, w: Work, progressingConditions: Condition[], selected: { active: string | undefined; preview: string | undefined }): RolloutStatus {
   const s = state(w);
   const counts = observedCounts(c.replicaSets, c.newRS);
   const done = s === 'healthy' && complete(c, w);
@@ -737,9 +742,7 @@ function buildStatus(c: Ctx, w: Work, progressingConditions: Condition[]): Rollo
     drop: ['currentStepIndex', 'currentStepHash', 'canary'],
   });
 
-  const d = desired(c, w);
-  const active = d.active ?? c.observed.services[c.bg.activeService]?.selector[POD_TEMPLATE_HASH_LABEL];
-  const preview = c.bg.previewService === undefined ? undefined : (d.preview ?? c.observed.services[c.bg.previewService]?.selector[POD_TEMPLATE_HASH_LABEL]);
+  const { active, preview } = selected;
   const blueGreen: NonNullable<RolloutStatus['blueGreen']> = {};
   if (active !== undefined) blueGreen.activeSelector = active;
   if (preview !== undefined) blueGreen.previewSelector = preview;
