@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../src/util/wait.ts';
+import { successRateTemplate } from './support/analysis.ts';
 import { demoDeployment, demoService, namespace } from './support/demo-app.ts';
 import { installCrds } from './support/rollouts.ts';
 import { testSandbox, uniqueName, type TestSandbox } from './support/sandbox.ts';
@@ -41,30 +42,10 @@ describe('weir analyze', () => {
       },
       { what: 'request rates for every app in Prometheus', timeoutMs: 90_000, intervalMs: 1000 },
     );
-    const metricName = 'success-rate';
     await sb.custom.createNamespacedCustomObject({
       ...TEMPLATES,
       namespace: ns,
-      body: {
-        apiVersion: 'weir.dev/v1alpha1',
-        kind: 'AnalysisTemplate',
-        metadata: { name: 'success-rate', namespace: ns },
-        spec: {
-          args: [{ name: 'app' }],
-          metrics: [
-            {
-              name: metricName,
-              successCondition: 'result[0] >= 0.99',
-              provider: {
-                prometheus: {
-                  address: sb.state.prometheusUrl,
-                  query: `sum(rate(http_requests_total{namespace="${ns}",app="{{args.app}}",code="200"}[10s])) / sum(rate(http_requests_total{namespace="${ns}",app="{{args.app}}"}[10s]))`,
-                },
-              },
-            },
-          ],
-        },
-      },
+      body: successRateTemplate({ namespace: ns, name: 'success-rate', address: sb.state.prometheusUrl, label: 'app', arg: 'app' }),
     });
     const latency = (app: string): string =>
       `sum(rate(http_request_duration_seconds_sum{namespace="${ns}",app="${app}"}[3s])) / sum(rate(http_request_duration_seconds_count{namespace="${ns}",app="${app}"}[3s]))`;

@@ -15,6 +15,7 @@ import type { GitSource } from '../src/api/gitsource.ts';
 import type { Rollout } from '../src/api/rollout.ts';
 import { createSandboxRepository } from '../src/sandbox/index.ts';
 import { waitFor } from '../src/util/wait.ts';
+import { successRateTemplate } from './support/analysis.ts';
 import { startController, type ControllerProcess } from './support/controller.ts';
 import { demoPodTemplate, namespace } from './support/demo-app.ts';
 import { GitWorkspace } from './support/git-workspace.ts';
@@ -76,30 +77,6 @@ function blueGreenRollout(ns: string, name: string, version: string, env: Record
   };
 }
 
-/** A success-rate template over the pods of one pod-template hash (the preview's or the new active's). */
-function successRate(ns: string, name: string, address: string): Record<string, unknown> {
-  const sel = `namespace="${ns}",rollouts_pod_template_hash="{{args.hash}}"`;
-  return {
-    apiVersion: 'weir.dev/v1alpha1',
-    kind: 'AnalysisTemplate',
-    metadata: { name, namespace: ns },
-    spec: {
-      args: [{ name: 'hash' }],
-      metrics: [
-        {
-          name: 'success-rate',
-          initialDelay: '5s',
-          interval: '2s',
-          count: 4,
-          failureLimit: 1,
-          successCondition: 'result[0] >= 0.99',
-          provider: { prometheus: { address, query: `sum(rate(http_requests_total{${sel},code="200"}[10s])) / sum(rate(http_requests_total{${sel}}[10s]))` } },
-        },
-      ],
-    },
-  };
-}
-
 const LATEST_HASH_ARG = { templates: [{ templateName: 'success-rate' }], args: [{ name: 'hash', valueFrom: { podTemplateHashValue: 'Latest' } }] };
 
 describe('blue/green', () => {
@@ -113,7 +90,9 @@ describe('blue/green', () => {
     await installCrds(sb);
     await sb.core.createNamespace({ body: namespace(ns) });
     controller = await startController(sb, { namespace: ns, logName: ns });
-    await sb.custom.createNamespacedCustomObject({ ...TEMPLATES, namespace: ns, body: successRate(ns, 'success-rate', sb.state.prometheusUrl) });
+    const metric = { initialDelay: '5s', interval: '2s', count: 4, failureLimit: 1 };
+    const template = successRateTemplate({ namespace: ns, name: 'success-rate', address: sb.state.prometheusUrl, label: 'rollouts_pod_template_hash', arg: 'hash', metric });
+    await sb.custom.createNamespacedCustomObject({ ...TEMPLATES, namespace: ns, body: template });
   });
   after(async () => {
     await controller?.stop();

@@ -18,6 +18,7 @@ import { spawnManaged, type ManagedProcess } from '../src/sandbox/processes.ts';
 import { createSandboxRepository } from '../src/sandbox/index.ts';
 import { waitFor } from '../src/util/wait.ts';
 import { appFiles } from './support/app-repo.ts';
+import { successRateTemplate } from './support/analysis.ts';
 import { useControllerNamespace } from './support/controller.ts';
 import { demoPodTemplate } from './support/demo-app.ts';
 import { GitWorkspace } from './support/git-workspace.ts';
@@ -28,12 +29,6 @@ const RUNS = { group: 'weir.dev', version: 'v1alpha1', plural: 'analysisruns' } 
 const TEMPLATES = { group: 'weir.dev', version: 'v1alpha1', plural: 'analysistemplates' } as const;
 const GITSOURCES = { group: 'weir.dev', version: 'v1alpha1', plural: 'gitsources' } as const;
 
-/** The canary's success rate over the last 10 s: its pods carry the rollout's pod-template hash. */
-function successRateQuery(ns: string): string {
-  const sel = `namespace="${ns}",rollouts_pod_template_hash="{{args.canary-hash}}"`;
-  return `sum(rate(http_requests_total{${sel},code="200"}[10s])) / sum(rate(http_requests_total{${sel}}[10s]))`;
-}
-
 interface MetricOptions {
   address: string;
   interval?: string;
@@ -41,31 +36,12 @@ interface MetricOptions {
   failureLimit?: number;
   consecutiveErrorLimit?: number;
   failureCondition?: string;
-  initialDelay?: string;
 }
 
-function successRateTemplate(ns: string, name: string, o: MetricOptions): Record<string, unknown> {
-  return {
-    apiVersion: 'weir.dev/v1alpha1',
-    kind: 'AnalysisTemplate',
-    metadata: { name, namespace: ns },
-    spec: {
-      args: [{ name: 'canary-hash' }],
-      metrics: [
-        {
-          name: 'success-rate',
-          interval: o.interval ?? '2s',
-          count: o.count ?? 3,
-          initialDelay: o.initialDelay ?? '5s',
-          successCondition: 'result[0] >= 0.99',
-          ...(o.failureCondition !== undefined ? { failureCondition: o.failureCondition } : {}),
-          ...(o.failureLimit !== undefined ? { failureLimit: o.failureLimit } : {}),
-          ...(o.consecutiveErrorLimit !== undefined ? { consecutiveErrorLimit: o.consecutiveErrorLimit } : {}),
-          provider: { prometheus: { address: o.address, query: successRateQuery(ns), timeout: 2 } },
-        },
-      ],
-    },
-  };
+/** The canary's success rate, 3 measurements 2 s apart after 5 s unless told otherwise: its pods carry the rollout's pod-template hash. */
+function canarySuccessRate(ns: string, name: string, o: MetricOptions): Record<string, unknown> {
+  const { address, ...metric } = o;
+  return successRateTemplate({ namespace: ns, name, address, label: 'rollouts_pod_template_hash', arg: 'canary-hash', metric: { interval: '2s', count: 3, initialDelay: '5s', ...metric } });
 }
 
 const CANARY_HASH_ARG = [{ name: 'canary-hash', valueFrom: { podTemplateHashValue: 'Latest' as const } }];
@@ -109,7 +85,7 @@ describe('analysis in rollouts', () => {
 
   it('a healthy canary passes the success-rate analysis at each step and is promoted', async () => {
     const sb = sbOf();
-    await sb.custom.createNamespacedCustomObject({ ...TEMPLATES, namespace: ns, body: successRateTemplate(ns, 'success-rate', { address: sb.state.prometheusUrl }) });
+    await sb.custom.createNamespacedCustomObject({ ...TEMPLATES, namespace: ns, body: canarySuccessRate(ns, 'success-rate', { address: sb.state.prometheusUrl }) });
     await createRollout(sb, ns, 'good', [{ setWeight: 25 }, analysisStep('success-rate'), { setWeight: 50 }, analysisStep('success-rate')]);
     const before = await getRollout(sb, ns, 'good');
     await release(sb, ns, 'good', 'v2');
@@ -137,7 +113,7 @@ describe('analysis in rollouts', () => {
     await sb.custom.createNamespacedCustomObject({
       ...TEMPLATES,
       namespace: ns,
-      body: successRateTemplate(ns, 'success-rate-banded', { address: sb.state.prometheusUrl, count: 1, failureCondition: 'result[0] < 0.5' }),
+      body: canarySuccessRate(ns, 'success-rate-banded', { address: sb.state.prometheusUrl, count: 1, failureCondition: 'result[0] < 0.5' }),
     });
     await createRollout(sb, ns, 'unsure', [{ setWeight: 50 }, analysisStep('success-rate-banded')]);
     await release(sb, ns, 'unsure', 'v2', { ERROR_RATE: '0.2' });
@@ -198,7 +174,7 @@ scrape_configs:
       await sb.custom.createNamespacedCustomObject({
         ...TEMPLATES,
         namespace: ns,
-        body: successRateTemplate(ns, 'success-rate-own', { address, interval: '1s', count: 12, consecutiveErrorLimit: 2 }),
+        body: canarySuccessRate(ns, 'success-rate-own', { address, interval: '1s', count: 12, consecutiveErrorLimit: 2 }),
       });
       await createRollout(sb, ns, 'blind', [{ setWeight: 50 }, analysisStep('success-rate-own')]);
       const before = await getRollout(sb, ns, 'blind');
@@ -294,7 +270,7 @@ scrape_configs:
     const w = await GitWorkspace.create(await createSandboxRepository(sb.state, `${ns}-shop`));
     try {
       const steps = [{ setWeight: 50 }, analysisStep('shop-success-rate')];
-      const template = successRateTemplate(ns, 'shop-success-rate', { address: sb.state.prometheusUrl, interval: '2s', count: 10, failureLimit: 1 });
+      const template = canarySuccessRate(ns, 'shop-success-rate', { address: sb.state.prometheusUrl, interval: '2s', count: 10, failureLimit: 1 });
       const writeApp = async (version: string, greeting: string, appEnv?: Record<string, string>): Promise<void> => {
         for (const [path, content] of Object.entries(appFiles({ name: 'shop', namespace: ns, version, greeting, steps, ...(appEnv ? { env: appEnv } : {}) }))) await w.write(path, content);
         await w.write('apps/shop/analysis.yaml', JSON.stringify(template));
