@@ -249,7 +249,8 @@ data: { key: value }
       what: 'the Service set back to Git',
       timeoutMs: 30_000,
     });
-    const s = await source('polled');
+    // The status is written after the correction (status last): wait for it.
+    const s = await waitForSource('polled', 'the correction recorded', (st) => st.lastDriftCorrection?.objects.some((o) => o.kind === 'Service' && o.name === 'polled') ?? false, 10_000);
     assert.ok(s.status?.lastDriftCorrection?.objects.some((o) => o.kind === 'Service' && o.name === 'polled'));
     const metrics = await (await fetch(`${controller.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`weir_drift_corrections_total\\{namespace="${ns}",gitsource="polled"\\} [1-9]`));
