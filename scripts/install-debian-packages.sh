@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the sandbox needs (or those named as arguments),
+# Installs the Debian packages the sandbox needs (or those named as arguments;
+# Go, when missing, is installed by scripts/build-sandbox-tools.sh),
 # using sudo when not root. Safe to run again.
 set -euo pipefail
 pkgs=("$@")
-((${#pkgs[@]})) || pkgs=(etcd-server prometheus git openssl golang-go rsync jq dpkg-dev)
+((${#pkgs[@]})) || pkgs=(git openssl procps ca-certificates)
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 echo "[install] apt-get install ${pkgs[*]}"
 as_root apt-get update -q >/dev/null

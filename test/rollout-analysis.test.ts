@@ -15,8 +15,8 @@ import type { CanaryStep, Rollout } from '../src/api/rollout.ts';
 import type { GitSource } from '../src/api/gitsource.ts';
 import { freePort } from '../src/sandbox/ports.ts';
 import { spawnManaged, type ManagedProcess } from '../src/sandbox/processes.ts';
-import { createSandboxRepository } from '../src/sandbox/index.ts';
-import { waitFor } from '../src/util/wait.ts';
+import { createSandboxRepository, sandboxBinary } from '../src/sandbox/index.ts';
+import { GiveUp, waitFor } from '../src/util/wait.ts';
 import { appFiles } from './support/app-repo.ts';
 import { successRateTemplate } from './support/analysis.ts';
 import { useControllerNamespace } from './support/controller.ts';
@@ -151,11 +151,18 @@ scrape_configs:
       );
       prometheus = spawnManaged({
         name: 'prometheus',
-        command: 'prometheus',
+        command: sandboxBinary('prometheus'),
         args: [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
         logFile: join(dir, 'prometheus.log'),
       });
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.status === 200, { what: 'own Prometheus ready', timeoutMs: 60_000, intervalMs: 200 });
+      const started = prometheus;
+      await waitFor(
+        async () => {
+          if (started.hasExited()) throw new GiveUp(`own Prometheus exited during start-up; see ${join(dir, 'prometheus.log')}`);
+          return (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.status === 200;
+        },
+        { what: 'own Prometheus ready', timeoutMs: 60_000, intervalMs: 200 },
+      );
     }
 
     before(async () => {

@@ -1,63 +1,87 @@
-// A progress bar for the one-time Kubernetes build: scripts/build-kubernetes.sh
-// says which phase it is in ("[build-kubernetes] building kube-apiserver ...",
-// "built kube-apiserver in 212s"); each phase has an estimated length on 2
-// cores, so the bar moves with time inside a phase and jumps at its end.
+// A progress bar for the one-time build of the sandbox's tools:
+// scripts/build-sandbox-tools.sh first says what it will build
+// ("[build] plan: kube-apiserver etcd ..."), then each step's start and end
+// ("[build] building etcd 3.6.17", "[build] built etcd in 28s"). Each step has
+// an estimated length on 2 cores from a clean cache (its module downloads
+// included), so the bar moves with time inside a step and jumps at its end.
 // Pure: the caller passes the lines and the clock.
 
-interface Phase {
-  name: string;
-  /** A line that starts the phase. */
-  starts: RegExp;
-  /** Estimated seconds on 2 cores. */
-  estimate: number;
+/** Estimated seconds per step, measured on a 2-core machine with an empty cache. */
+const ESTIMATES: Readonly<Record<string, number>> = {
+  'kube-apiserver': 340,
+  'kube-controller-manager': 100,
+  kubectl: 25,
+  etcd: 30,
+  prometheus: 150,
+  'gateway-api': 3,
+  helm: 90,
+  kustomize: 30,
+};
+const UNKNOWN_STEP_ESTIMATE = 60;
+
+const PREFIX = '[build] ';
+
+function estimateOf(step: string): number {
+  return ESTIMATES[step] ?? UNKNOWN_STEP_ESTIMATE;
 }
 
-const PHASES: readonly Phase[] = [
-  { name: "fetching Debian's kubernetes source", starts: /\[build-kubernetes\] (adding a deb-src|installing build tools|building Kubernetes|fetching)/, estimate: 60 },
-  { name: 'building kube-apiserver', starts: /\[build-kubernetes\] building kube-apiserver/, estimate: 240 },
-  { name: 'building kube-controller-manager', starts: /\[build-kubernetes\] building kube-controller-manager/, estimate: 75 },
-  { name: 'building kubectl', starts: /\[build-kubernetes\] building kubectl/, estimate: 45 },
-];
-const TOTAL = PHASES.reduce((s, p) => s + p.estimate, 0);
-
 export class BuildProgress {
-  #phase = -1;
-  #phaseStartedAt = 0;
+  #plan: string[] = [];
+  #finished = new Set<string>();
+  #current: string | undefined;
+  #currentStartedAt = 0;
   #done = false;
 
-  /** Whether a build is under way (a cached build prints no phase line). */
+  /** Whether a build is under way (a cached build announces no plan). */
   get active(): boolean {
-    return this.#phase >= 0 && !this.#done;
+    return this.#plan.length > 0 && !this.#done;
   }
 
   /** Feeds one line of the build's output; true when it was a build line. */
   onLine(line: string, now: number): boolean {
-    if (!line.startsWith('[build-kubernetes]')) return false;
-    if (line.startsWith('[build-kubernetes] cached in ')) {
+    if (!line.startsWith(PREFIX)) return false;
+    const text = line.slice(PREFIX.length);
+    const plan = /^plan: (.+)$/.exec(text);
+    const starts = /^(?:building|fetching) (\S+) /.exec(text);
+    const ends = /^(?:built (\S+) in |copied (\S+) )/.exec(text);
+    if (plan?.[1]) {
+      this.#plan = plan[1].split(/\s+/);
+    } else if (starts?.[1] && this.#plan.includes(starts[1])) {
+      this.#finishCurrent();
+      this.#current = starts[1];
+      this.#currentStartedAt = now;
+    } else if (ends) {
+      const step = ends[1] ?? ends[2];
+      if (step) this.#finished.add(step);
+      if (step === this.#current) this.#current = undefined;
+    } else if (text.startsWith('all sandbox tools ready')) {
       this.#done = true;
-      return true;
-    }
-    const index = PHASES.findIndex((p) => p.starts.test(line));
-    if (index > this.#phase) {
-      this.#phase = index;
-      this.#phaseStartedAt = now;
     }
     return true;
   }
 
-  /** 0..1: the phases before the current one, plus the current one's share of its estimate (at most 95% of it). */
-  fraction(now: number): number {
-    if (this.#done) return 1;
-    if (this.#phase < 0) return 0;
-    const before = PHASES.slice(0, this.#phase).reduce((s, p) => s + p.estimate, 0);
-    const current = PHASES[this.#phase]?.estimate ?? 0;
-    const inPhase = Math.min((now - this.#phaseStartedAt) / 1000, current * 0.95);
-    return (before + inPhase) / TOTAL;
+  #finishCurrent(): void {
+    if (this.#current) this.#finished.add(this.#current);
+    this.#current = undefined;
   }
 
-  /** Seconds left by the estimates (never below the rest of the current phase's 5%). */
+  #total(): number {
+    return this.#plan.reduce((s, step) => s + estimateOf(step), 0);
+  }
+
+  /** 0..1: the finished steps, plus the current one's share of its estimate (at most 95% of it). */
+  fraction(now: number): number {
+    if (this.#done) return 1;
+    const total = this.#total();
+    if (total === 0) return 0;
+    const finished = [...this.#finished].filter((s) => this.#plan.includes(s)).reduce((s, step) => s + estimateOf(step), 0);
+    const current = this.#current ? Math.min((now - this.#currentStartedAt) / 1000, estimateOf(this.#current) * 0.95) : 0;
+    return Math.min(1, (finished + current) / total);
+  }
+
+  /** Seconds left by the estimates. */
   secondsLeft(now: number): number {
-    return Math.max(0, Math.round((1 - this.fraction(now)) * TOTAL));
+    return Math.max(0, Math.round((1 - this.fraction(now)) * this.#total()));
   }
 
   /** "[██████░░░░░░░░░░░░░░]  31%  building kube-apiserver, about 4m50s left" */
@@ -66,7 +90,7 @@ export class BuildProgress {
     const filled = Math.round(f * width);
     const left = this.secondsLeft(now);
     const eta = left >= 60 ? `${Math.floor(left / 60)}m${String(left % 60).padStart(2, '0')}s` : `${left}s`;
-    const phase = this.#done ? 'done' : (PHASES[this.#phase]?.name ?? 'starting');
-    return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${String(Math.round(f * 100)).padStart(3)}%  ${phase}${this.#done ? '' : `, about ${eta} left`}`;
+    const step = this.#done ? 'done' : this.#current ? `building ${this.#current}` : 'starting';
+    return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${String(Math.round(f * 100)).padStart(3)}%  ${step}${this.#done ? '' : `, about ${eta} left`}`;
   }
 }

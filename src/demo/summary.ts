@@ -139,7 +139,7 @@ export function exploreLines(e: ExploreInfo): string[] {
     lines.push(`  git clone ${e.repositoryUrl}    # push a change: the Git server's webhook tells the controller at once`);
     lines.push(`  open ${e.prometheusUrl}/graph?g0.expr=sum%20by%20(rollouts_pod_template_hash%2Ccode)%20(rate(http_requests_total%7Bnamespace%3D%22${e.namespace}%22%7D%5B10s%5D))`);
     if (e.controllerLog) lines.push(`  tail -f ${e.controllerLog}    # the controller's JSON log`);
-    lines.push(`  eval "$(npx weir sandbox${nameFlag} env)"    # KUBECONFIG, kubectl 1.20 on PATH`);
+    lines.push(`  eval "$(npx weir sandbox${nameFlag} env)"    # KUBECONFIG, the sandbox's kubectl on PATH`);
     lines.push(`Stop everything with: npm run demo --${nameFlag} --down`);
   } else {
     lines.push(`To explore afterwards, run it with --keep (npm run demo --${nameFlag} --keep): the sandbox and the controller then keep running.`);

@@ -27,13 +27,13 @@ async function waitReady(proc: ManagedProcess, logFile: string, what: string, ti
   );
 }
 
-export async function startEtcd(opts: { dataDir: string; clientPort: number; peerPort: number; logDir: string }): Promise<{ proc: ManagedProcess; url: string }> {
+export async function startEtcd(opts: { binary: string; dataDir: string; clientPort: number; peerPort: number; logDir: string }): Promise<{ proc: ManagedProcess; url: string }> {
   const url = `http://127.0.0.1:${opts.clientPort}`;
   const peer = `http://127.0.0.1:${opts.peerPort}`;
   const logFile = join(opts.logDir, 'etcd.log');
   const proc = spawnManaged({
     name: 'etcd',
-    command: 'etcd',
+    command: opts.binary,
     args: [
       '--name', 'sandbox',
       '--data-dir', opts.dataDir,
@@ -75,7 +75,6 @@ export async function startApiServer(opts: {
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
       `--secure-port=${opts.port}`,
-      '--insecure-port=0',
       `--cert-dir=${opts.certDir}`,
       `--tls-cert-file=${pki.serverCert}`,
       `--tls-private-key-file=${pki.serverKey}`,
@@ -113,7 +112,6 @@ export function startControllerManager(opts: { binDir: string; kubeconfig: strin
       `--kubeconfig=${opts.kubeconfig}`,
       `--authentication-kubeconfig=${opts.kubeconfig}`,
       `--authorization-kubeconfig=${opts.kubeconfig}`,
-      '--port=0',
       '--secure-port=0',
       '--leader-elect=false',
       `--service-account-private-key-file=${opts.pki.serviceAccountKey}`,

@@ -1,5 +1,6 @@
-// What the sandbox needs from the machine: Debian packages (etcd, Prometheus,
-// git, openssl) and the Kubernetes binaries built once into the cache.
+// What the sandbox needs from the machine: Debian packages (git, openssl) and
+// its servers and tools (Kubernetes, etcd, Prometheus, helm, kustomize, the
+// Gateway API CRDs) built once from their Go modules into the cache.
 import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,10 +9,9 @@ import type { Progress } from './lifecycle.ts';
 
 /** Commands the sandbox runs, and the Debian packages that provide them. */
 export const HOST_TOOLS: Record<string, string> = {
-  etcd: 'etcd-server',
-  prometheus: 'prometheus',
   git: 'git',
   openssl: 'openssl',
+  ps: 'procps',
 };
 
 async function onPath(command: string): Promise<boolean> {
@@ -55,13 +55,13 @@ export async function ensureHostTools(progress: Progress): Promise<void> {
 }
 
 /** Runs the build script, which owns the cache rule: it returns at once when the cache is valid. */
-export async function ensureKubernetesBinaries(progress: Progress): Promise<void> {
+export async function ensureSandboxTools(progress: Progress): Promise<void> {
   const started = Date.now();
   const timer = setInterval(() => {
     progress(`  still building... ${Math.round((Date.now() - started) / 1000)}s`);
   }, 30_000);
   try {
-    await runStreaming('bash', [join(repoRoot, 'scripts', 'build-kubernetes.sh')], progress);
+    await runStreaming('bash', [join(repoRoot, 'scripts', 'build-sandbox-tools.sh')], progress);
   } finally {
     clearInterval(timer);
   }

@@ -7,7 +7,7 @@ import { access, mkdir, readdir, rm, writeFile, readFile, unlink } from 'node:fs
 import { dirname, join } from 'node:path';
 import { constants } from 'node:fs';
 import { GiveUp, sleep, waitFor } from '../util/wait.ts';
-import { ensureHostTools, ensureKubernetesBinaries } from './host-setup.ts';
+import { ensureHostTools, ensureSandboxTools } from './host-setup.ts';
 import { instanceDir, instanceFiles, repoRoot } from './paths.ts';
 import { pidAlive, processCmdline, processGroupMembers } from './processes.ts';
 import { readState, writeState, type SandboxState } from './state.ts';
@@ -67,7 +67,7 @@ export async function sandboxUp(opts: UpOptions): Promise<UpResult> {
     return { state: await waitReady(files.state, running.pid, opts), started: false };
   }
   await ensureHostTools(opts.progress);
-  await ensureKubernetesBinaries(opts.progress);
+  await ensureSandboxTools(opts.progress);
 
   await mkdir(dir, { recursive: true });
   const release = await acquireLock(files.lock);

@@ -3,18 +3,42 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-export const KUBERNETES_VERSION = '1.20.2';
+import { toolRelease, type SandboxTool } from './tool-versions.ts';
 
 /** The repository root (this file is src/sandbox/paths.ts). */
 export const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+
+/** The release of a sandbox tool, as its wrapper module under tools/ pins it. */
+export function sandboxToolRelease(tool: SandboxTool): string {
+  return toolRelease(join(repoRoot, 'tools'), tool);
+}
+
+/** The Kubernetes release the sandbox runs ("1.37.2"). */
+export function kubernetesVersion(): string {
+  return sandboxToolRelease('kubernetes');
+}
 
 export function cacheDir(): string {
   return process.env.WEIR_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'weir');
 }
 
+/** Where scripts/build-sandbox-tools.sh puts a tool's build: <cache>/<tool>-<release>. */
+export function sandboxToolDir(tool: SandboxTool): string {
+  return join(cacheDir(), `${tool}-${sandboxToolRelease(tool)}`);
+}
+
 export function kubernetesBinDir(): string {
-  return join(cacheDir(), `kubernetes-${KUBERNETES_VERSION}`, 'bin');
+  return join(sandboxToolDir('kubernetes'), 'bin');
+}
+
+/** The path of a built binary of one of the sandbox's tools. */
+export function sandboxBinary(tool: Exclude<SandboxTool, 'gateway-api' | 'kubernetes'>): string {
+  return join(sandboxToolDir(tool), 'bin', tool);
+}
+
+/** The Gateway API CRD manifests of one release channel. */
+export function gatewayApiManifestsDir(channel: 'standard' | 'experimental' = 'standard'): string {
+  return join(sandboxToolDir('gateway-api'), channel);
 }
 
 export const INSTANCE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}$/;

@@ -20,7 +20,12 @@ export interface SandboxPki {
   tokenFile: string;
   adminToken: string;
   controllerManagerToken: string;
+  /** Prometheus' discovery identity (user PROMETHEUS_USER), in a file of its own. */
+  prometheusTokenFile: string;
 }
+
+/** The user Prometheus discovers pods as; manifests/prometheus-rbac.yaml lets it read pods. */
+export const PROMETHEUS_USER = 'weir-sandbox-prometheus';
 
 function token(): string {
   return randomBytes(24).toString('hex');
@@ -54,13 +59,17 @@ export async function createPki(dir: string): Promise<SandboxPki> {
     tokenFile: p('tokens.csv'),
     adminToken: token(),
     controllerManagerToken: token(),
+    prometheusTokenFile: p('prometheus.token'),
   };
+  const prometheusToken = token();
+  await writeFile(pki.prometheusTokenFile, prometheusToken, { mode: 0o600 });
   // Static tokens: token,user,uid,"group1,group2"
   await writeFile(
     pki.tokenFile,
     [
       `${pki.adminToken},weir-sandbox-admin,admin,"system:masters"`,
       `${pki.controllerManagerToken},system:kube-controller-manager,kcm,"system:masters"`,
+      `${prometheusToken},${PROMETHEUS_USER},prometheus`,
     ].join('\n') + '\n',
     { mode: 0o600 },
   );

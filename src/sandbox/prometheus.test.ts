@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { V1Pod } from '@kubernetes/client-node';
 import { load } from 'js-yaml';
-import { podTargetGroups } from './pod-discovery.ts';
 import { prometheusConfig } from './prometheus.ts';
 
 interface RelabelConfig {
@@ -20,15 +18,15 @@ interface PrometheusConfig {
     job_name: string;
     scrape_interval: string;
     scrape_timeout: string;
-    http_sd_configs: { url: string; refresh_interval: string }[];
+    kubernetes_sd_configs: { role: string; api_server: string; tls_config: { ca_file: string }; authorization: { type: string; credentials_file: string } }[];
     relabel_configs: RelabelConfig[];
   }[];
 }
 
-const DISCOVERY_URL = 'http://127.0.0.1:41234/targets';
+const ACCESS = { apiServerUrl: 'https://127.0.0.1:41234', caFile: '/state/pki/ca.crt', tokenFile: '/state/pki/prometheus.token' };
 
 function parsedConfig(scrapeInterval = '15s'): PrometheusConfig {
-  return load(prometheusConfig({ discoveryUrl: DISCOVERY_URL, scrapeInterval })) as PrometheusConfig;
+  return load(prometheusConfig({ ...ACCESS, scrapeInterval })) as PrometheusConfig;
 }
 
 function podsJob(config: PrometheusConfig): PrometheusConfig['scrape_configs'][number] {
@@ -49,54 +47,6 @@ function anchored(regex: string): RegExp {
   return new RegExp(`^(?:${regex})$`);
 }
 
-/** Prometheus' relabelling (the actions this config uses), applied to one target's labels. */
-function relabel(labels: Record<string, string>, rules: RelabelConfig[]): Record<string, string> | undefined {
-  let current = { ...labels };
-  for (const rule of rules) {
-    const regex = anchored(typeof rule.regex === 'string' ? rule.regex : '(.*)');
-    const value = (rule.source_labels ?? []).map((name) => current[name] ?? '').join(rule.separator ?? ';');
-    const action = rule.action ?? 'replace';
-    if (action === 'keep') {
-      if (!regex.test(value)) return undefined;
-    } else if (action === 'replace') {
-      if (!regex.test(value) || rule.target_label === undefined) continue;
-      const result = value.replace(regex, rule.replacement ?? '$1');
-      const target = rule.target_label;
-      if (result === '') current = Object.fromEntries(Object.entries(current).filter(([name]) => name !== target));
-      else current[target] = result;
-    } else if (action === 'labelmap') {
-      const mapped: Record<string, string> = {};
-      for (const [name, v] of Object.entries(current)) {
-        if (regex.test(name)) mapped[name.replace(regex, rule.replacement ?? '$1')] = v;
-      }
-      current = { ...current, ...mapped };
-    } else {
-      assert.fail(`relabel action ${action} not simulated`);
-    }
-  }
-  return current;
-}
-
-/** The scraped targets: relabelled, with the __address__ Prometheus sets from the discovered target. */
-function scrapeTargets(pod: V1Pod, rules: RelabelConfig[]): Record<string, string>[] {
-  return podTargetGroups(pod).flatMap((group) =>
-    group.targets.flatMap((address) => {
-      const target = relabel({ __address__: address, __metrics_path__: '/metrics', ...group.labels }, rules);
-      return target === undefined ? [] : [target];
-    }),
-  );
-}
-
-function annotatedPod(annotations: Record<string, string>, phase = 'Running'): V1Pod {
-  return {
-    metadata: { name: 'web-1', namespace: 'shop', uid: 'u1', labels: { 'app.kubernetes.io/name': 'web' }, annotations },
-    spec: {
-      containers: [{ name: 'app', image: 'weir-demo:v1', ports: [{ name: 'http', containerPort: 8080 }, { name: 'admin', containerPort: 9000 }] }],
-    },
-    status: { podIP: '127.42.0.2', hostIP: '127.0.0.1', phase, conditions: [{ type: 'Ready', status: 'True' }] },
-  };
-}
-
 describe('prometheusConfig', () => {
   it('is valid YAML with the scrape interval applied globally and to the job', () => {
     const config = parsedConfig('2s');
@@ -107,8 +57,15 @@ describe('prometheusConfig', () => {
     assert.equal(job.scrape_timeout, '2s');
   });
 
-  it('discovers targets over http_sd from the given URL at the scrape interval', () => {
-    assert.deepEqual(podsJob(parsedConfig('1s')).http_sd_configs, [{ url: DISCOVERY_URL, refresh_interval: '1s' }]);
+  it('discovers pods with kubernetes_sd_configs against the given API server, trusting its CA, with the token file', () => {
+    assert.deepEqual(podsJob(parsedConfig('1s')).kubernetes_sd_configs, [
+      {
+        role: 'pod',
+        api_server: ACCESS.apiServerUrl,
+        tls_config: { ca_file: ACCESS.caFile },
+        authorization: { type: 'Bearer', credentials_file: ACCESS.tokenFile },
+      },
+    ]);
   });
 
   it('first keeps only targets whose pod has the annotation prometheus.io/scrape "true"', () => {
@@ -150,38 +107,5 @@ describe('prometheusConfig', () => {
     assert.equal(regexString(labelmap), '__meta_kubernetes_pod_label_(.+)');
     assert.deepEqual(rules.find((r) => r.target_label === 'namespace')?.source_labels, ['__meta_kubernetes_namespace']);
     assert.deepEqual(rules.find((r) => r.target_label === 'pod')?.source_labels, ['__meta_kubernetes_pod_name']);
-  });
-
-  describe('applied to the targets podTargetGroups discovers', () => {
-    const rules = podsJob(parsedConfig()).relabel_configs;
-
-    it('scrapes an annotated running pod at the annotated port and path, with its labels', () => {
-      const targets = scrapeTargets(annotatedPod({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9000', 'prometheus.io/path': '/stats' }), rules);
-      assert.equal(targets.length, 2); // one per declared port, both rewritten to the annotated one
-      for (const target of targets) {
-        assert.equal(target.__address__, '127.42.0.2:9000');
-        assert.equal(target.__metrics_path__, '/stats');
-        assert.equal(target.app_kubernetes_io_name, 'web');
-        assert.equal(target.namespace, 'shop');
-        assert.equal(target.pod, 'web-1');
-      }
-    });
-
-    it('keeps the declared port and /metrics without port and path annotations', () => {
-      const targets = scrapeTargets(annotatedPod({ 'prometheus.io/scrape': 'true' }), rules);
-      assert.deepEqual(
-        targets.map((t) => [t.__address__, t.__metrics_path__]),
-        [
-          ['127.42.0.2:8080', '/metrics'],
-          ['127.42.0.2:9000', '/metrics'],
-        ],
-      );
-    });
-
-    it('drops pods without the scrape annotation, with another value, or not running', () => {
-      assert.deepEqual(scrapeTargets(annotatedPod({}), rules), []);
-      assert.deepEqual(scrapeTargets(annotatedPod({ 'prometheus.io/scrape': 'false' }), rules), []);
-      assert.deepEqual(scrapeTargets(annotatedPod({ 'prometheus.io/scrape': 'true' }, 'Pending'), rules), []);
-    });
   });
 });

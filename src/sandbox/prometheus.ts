@@ -1,14 +1,23 @@
-// Prometheus scraping annotated pods. Discovery goes through http_sd_configs
-// served by pod-discovery.ts (Debian's build lacks kubernetes_sd_configs), with
-// the same __meta_kubernetes_pod_* labels and so the same relabelling rules as
-// a real cluster's kubernetes_sd_configs (role: pod).
+// Prometheus 3 scraping annotated pods, which it finds as a production
+// Prometheus does: kubernetes_sd_configs (role: pod) watching the sandbox's
+// API server, as a user of its own whose only permission is to read pods
+// (manifests/prometheus-rbac.yaml). The relabelling rules are the usual
+// prometheus.io/* annotation ones.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GiveUp, waitFor } from '../util/wait.ts';
 import { httpGet } from './http-probe.ts';
 import { spawnManaged, type ManagedProcess } from './processes.ts';
 
-export function prometheusConfig(opts: { discoveryUrl: string; scrapeInterval: string }): string {
+/** How Prometheus reaches the API server for discovery. */
+export interface DiscoveryAccess {
+  apiServerUrl: string;
+  caFile: string;
+  /** A file holding the bearer token of Prometheus' own user. */
+  tokenFile: string;
+}
+
+export function prometheusConfig(opts: DiscoveryAccess & { scrapeInterval: string }): string {
   return `global:
   scrape_interval: ${opts.scrapeInterval}
   evaluation_interval: ${opts.scrapeInterval}
@@ -16,9 +25,14 @@ scrape_configs:
   - job_name: kubernetes-pods
     scrape_interval: ${opts.scrapeInterval}
     scrape_timeout: ${opts.scrapeInterval}
-    http_sd_configs:
-      - url: ${opts.discoveryUrl}
-        refresh_interval: ${opts.scrapeInterval}
+    kubernetes_sd_configs:
+      - role: pod
+        api_server: ${opts.apiServerUrl}
+        tls_config:
+          ca_file: ${opts.caFile}
+        authorization:
+          type: Bearer
+          credentials_file: ${opts.tokenFile}
     relabel_configs:
       - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
         action: keep
@@ -44,19 +58,21 @@ scrape_configs:
 `;
 }
 
-export async function startPrometheus(opts: {
-  port: number;
-  dataDir: string;
-  configFile: string;
-  discoveryUrl: string;
-  logDir: string;
-}): Promise<{ proc: ManagedProcess; url: string }> {
+export async function startPrometheus(
+  opts: DiscoveryAccess & {
+    binary: string;
+    port: number;
+    dataDir: string;
+    configFile: string;
+    logDir: string;
+  },
+): Promise<{ proc: ManagedProcess; url: string }> {
   await writeFile(opts.configFile, prometheusConfig({ ...opts, scrapeInterval: '1s' }));
   const url = `http://127.0.0.1:${opts.port}`;
   const logFile = join(opts.logDir, 'prometheus.log');
   const proc = spawnManaged({
     name: 'prometheus',
-    command: 'prometheus',
+    command: opts.binary,
     args: [
       `--config.file=${opts.configFile}`,
       `--storage.tsdb.path=${opts.dataDir}`,

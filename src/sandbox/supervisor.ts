@@ -13,11 +13,10 @@ import { bootstrapCluster } from './bootstrap.ts';
 import { startApiServer, startControllerManager, startEtcd } from './control-plane.ts';
 import { startGitServer, type GitServer } from './git-server.ts';
 import { startKubelet, type KubeletStandIn } from './kubelet/index.ts';
-import { instanceFiles, kubernetesBinDir, repoRoot } from './paths.ts';
+import { instanceFiles, kubernetesBinDir, repoRoot, sandboxBinary } from './paths.ts';
 import { createPki, kubeconfigYaml } from './pki.ts';
 import { freePorts } from './ports.ts';
 import type { ManagedProcess } from './processes.ts';
-import { startPodDiscovery, type PodDiscovery } from './pod-discovery.ts';
 import { startPrometheus } from './prometheus.ts';
 import { readState, writeState, type SandboxState } from './state.ts';
 import { startTrafficGenerator } from './traffic/index.ts';
@@ -32,7 +31,6 @@ export async function runSupervisor(name: string, dir: string, podOctet: number)
   const processes: ManagedProcess[] = [];
   let kubelet: KubeletStandIn | undefined;
   let gitServer: GitServer | undefined;
-  let discovery: PodDiscovery | undefined;
   let traffic: { stop(): Promise<void> } | undefined;
   let stopping = false;
 
@@ -83,7 +81,6 @@ export async function runSupervisor(name: string, dir: string, podOctet: number)
     };
     await stopPart('traffic generator', () => traffic?.stop());
     await stopPart('git server', () => gitServer?.close());
-    await stopPart('pod discovery', () => discovery?.close());
     await stopPart('kubelet stand-in', () => kubelet?.stop());
     for (const proc of [...processes].reverse()) await proc.stop(10_000);
     await save({ phase, message }).catch(() => undefined);
@@ -94,12 +91,12 @@ export async function runSupervisor(name: string, dir: string, podOctet: number)
   }
 
   try {
-    const [etcdPort = 0, etcdPeerPort = 0, apiPort = 0, promPort = 0, gitPort = 0, discoveryPort = 0] = await freePorts(6);
+    const [etcdPort = 0, etcdPeerPort = 0, apiPort = 0, promPort = 0, gitPort = 0] = await freePorts(5);
     await save({ message: 'creating certificates' });
     const pki = await createPki(files.pki);
 
     await save({ message: 'starting etcd' });
-    const etcd = await startEtcd({ dataDir: files.etcdData, clientPort: etcdPort, peerPort: etcdPeerPort, logDir: files.logs });
+    const etcd = await startEtcd({ binary: sandboxBinary('etcd'), dataDir: files.etcdData, clientPort: etcdPort, peerPort: etcdPeerPort, logDir: files.logs });
     track(etcd.proc);
 
     await save({ etcdUrl: etcd.url, message: 'starting kube-apiserver' });
@@ -116,14 +113,18 @@ export async function runSupervisor(name: string, dir: string, podOctet: number)
     await save({ message: 'starting kube-controller-manager' });
     const kcm = track(startControllerManager({ binDir, kubeconfig: kcmConfig, pki, logDir: files.logs }));
     const core = kc.makeApiClient(CoreV1Api);
-    // Pods are admitted only once the default ServiceAccount has its token.
+    // The ServiceAccount admission plugin admits a pod only once its
+    // namespace's default ServiceAccount exists (its token is then projected
+    // through the TokenRequest API, which the API server signs itself).
     await waitFor(
       async () => {
         if (kcm.hasExited()) throw new GiveUp(`kube-controller-manager exited; see ${files.logs}`);
-        const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
-        return (sa.secrets?.length ?? 0) > 0;
+        return core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).then(
+          () => true,
+          () => false,
+        );
       },
-      { what: 'the default ServiceAccount token (kube-controller-manager)', timeoutMs: 90_000, intervalMs: 300 },
+      { what: 'the default ServiceAccount (kube-controller-manager)', timeoutMs: 90_000, intervalMs: 300 },
     );
 
     await save({ message: 'starting the kubelet stand-in' });
@@ -145,12 +146,14 @@ export async function runSupervisor(name: string, dir: string, podOctet: number)
     );
 
     await save({ message: 'starting Prometheus' });
-    discovery = await startPodDiscovery({ kubeConfig: kc, port: discoveryPort, logger: logger.child({ part: 'pod-discovery' }) });
     const prometheus = await startPrometheus({
+      binary: sandboxBinary('prometheus'),
       port: promPort,
       dataDir: files.prometheusData,
       configFile: files.prometheusConfig,
-      discoveryUrl: discovery.url,
+      apiServerUrl: api.url,
+      caFile: pki.caCert,
+      tokenFile: pki.prometheusTokenFile,
       logDir: files.logs,
     });
     track(prometheus.proc);

@@ -1,7 +1,7 @@
 // Defaults the API server applies anyway, filled in before server-side
-// apply. Kubernetes 1.20's server-side apply refuses a list-map entry that
-// omits a key field without a schema default: `protocol` of Service ports and
-// of container ports. Client-side `kubectl apply` never needed it, so real
+// apply. Older API servers' server-side apply (1.20's, for one) refuses a
+// list-map entry that omits a key field without a schema default: `protocol`
+// of Service ports and of container ports (1.37 defaults it itself). Client-side `kubectl apply` never needed it, so real
 // repositories leave it out; setting the value the server would default
 // (TCP) changes nothing about the object. Pure.
 import { isRecord, type SyncObject } from './types.ts';

@@ -2,7 +2,7 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { kubeErrorCode } from '../../cluster/errors.ts';
-import { KUBERNETES_VERSION } from '../paths.ts';
+import { kubernetesVersion } from '../paths.ts';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -36,8 +36,7 @@ export function nodeStatus(now: string, since: string) {
       kernelVersion: '',
       osImage: 'weir sandbox',
       containerRuntimeVersion: 'weir-sandbox://1',
-      kubeletVersion: `v${KUBERNETES_VERSION}`,
-      kubeProxyVersion: `v${KUBERNETES_VERSION}`,
+      kubeletVersion: `v${kubernetesVersion()}`,
       operatingSystem: 'linux',
       architecture: 'amd64',
     },
