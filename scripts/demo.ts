@@ -76,7 +76,8 @@ function sandboxProgress(): { progress: (line: string) => void; done: () => void
   return {
     progress(line) {
       if (build.onLine(line, Date.now())) {
-        if (!tty) say(`${line}  ${build.render(Date.now())}`);
+        if (!build.planned) say(line); // everything cached: the lines say so, a bar would not
+        else if (!tty) say(`${line}  ${build.render(Date.now())}`);
         else if (!build.active) {
           clearInterval(timer);
           drawBar();

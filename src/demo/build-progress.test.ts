@@ -8,6 +8,7 @@ describe('BuildProgress', () => {
     assert.equal(p.onLine('installing Debian packages: git', 0), false);
     assert.equal(p.onLine('[build] kubernetes 1.37.2: cached in /c/kubernetes-1.37.2/bin', 0), true);
     assert.equal(p.active, false);
+    assert.equal(p.planned, false, 'nothing to build: no bar');
     assert.equal(p.fraction(0), 0);
   });
 
@@ -15,6 +16,7 @@ describe('BuildProgress', () => {
     const p = new BuildProgress();
     p.onLine('[build] plan: kube-apiserver etcd', 0);
     assert.equal(p.active, true);
+    assert.equal(p.planned, true);
     assert.equal(p.fraction(0), 0);
     p.onLine('[build] building kube-apiserver 1.37.2', 0);
     const early = p.fraction(30_000);

@@ -34,7 +34,12 @@ export class BuildProgress {
 
   /** Whether a build is under way (a cached build announces no plan). */
   get active(): boolean {
-    return this.#plan.length > 0 && !this.#done;
+    return this.planned && !this.#done;
+  }
+
+  /** Whether anything is being built at all: a fully cached run has no plan, so no bar to show. */
+  get planned(): boolean {
+    return this.#plan.length > 0;
   }
 
   /** Feeds one line of the build's output; true when it was a build line. */
