@@ -28,6 +28,7 @@ export {
   type PathSegment,
   type ValidationResult,
 } from './validate.ts';
+export { rolloutRoutes } from './traffic-routing.ts';
 export { ARGO_KINDS, convertArgoObject, convertArgoRollout, isArgoKind, isArgoRollout } from './convert.ts';
 export {
   ANALYSIS_RUN_KIND,

@@ -26,7 +26,8 @@ const RUNS = { group: GROUP, version: VERSION, plural: 'analysisruns' } as const
 function ownerReference(rollout: Rollout): { apiVersion: string; kind: string; name: string; uid: string; controller: true; blockOwnerDeletion: true } {
   return { apiVersion: API_VERSION, kind: 'Rollout', name: rollout.metadata.name ?? '', uid: rollout.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
 }
-export const FIELD_MANAGER = 'weir';
+/** The Rollout controller's field manager: what it writes (ReplicaSets, selector hashes, route weights) is told apart from Git sync's "weir" in managedFields. */
+export const FIELD_MANAGER = 'weir-rollouts';
 
 export class EffectApplier {
   readonly #apps: AppsV1Api;
@@ -177,7 +178,7 @@ export class EffectApplier {
       const updated = setRuleWeights(route, effect.stableService, effect.canaryService, effect.canaryWeight);
       if (!updated) throw new Error(`HTTPRoute ${effect.namespace}/${effect.route} has no rule with backendRefs to both ${effect.stableService} and ${effect.canaryService}`);
       try {
-        await this.#custom.replaceNamespacedCustomObject({ ...ref, body: updated });
+        await this.#custom.replaceNamespacedCustomObject({ ...ref, body: updated, fieldManager: FIELD_MANAGER });
         return;
       } catch (err) {
         if (kubeErrorCode(err) !== 409 || attempt >= 4) throw err;

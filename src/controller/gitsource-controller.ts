@@ -30,6 +30,8 @@ import {
   sourceLabelValue,
   toPrune,
   validateDocuments,
+  yieldControlledFields,
+  type LiveLookup,
   type ObjectRef,
   type SourceRef,
   type SyncDocument,
@@ -326,7 +328,9 @@ export class GitSourceController {
     status.conditions = setCondition(status.conditions, { type: 'ValidationFailed', status: 'False', reason: 'Valid', message: `${short(revision)}: ${documents.length} documents valid` }, at);
     let applied: ObjectRef[];
     try {
-      applied = await applyDocuments(this.#client, documents, { decorate: { source: this.#source(stored), revision }, fieldManager: 'weir' });
+      // What the Rollout controller and HPAs own stays as it is live (sync/controlled-fields.ts).
+      const toApply = await yieldControlledFields(documents, this.#liveLookup());
+      applied = await applyDocuments(this.#client, toApply, { decorate: { source: this.#source(stored), revision }, fieldManager: 'weir' });
     } catch (err) {
       const message = `${short(revision)}: ${err instanceof Error ? err.message : String(err)}`;
       status.conditions = setCondition(status.conditions, { type: 'ApplyFailed', status: 'True', reason: 'ApplyFailed', message }, at);
@@ -372,13 +376,32 @@ export class GitSourceController {
     status.history = history.slice(-HISTORY_LIMIT);
   }
 
+  /** The live reads yieldControlledFields needs. Without permission to list HPAs, none are known (and that is logged). */
+  #liveLookup(): LiveLookup {
+    return {
+      read: liveReader(this.#client),
+      autoscalers: async (namespace) => {
+        try {
+          return (await this.#client.list('autoscaling/v2', 'HorizontalPodAutoscaler', namespace)).items;
+        } catch (err) {
+          const code = kubeErrorCode(err);
+          if (code !== 403 && code !== 404) throw err;
+          this.#log.warn({ namespace, err: describeKubeError(err) }, 'cannot list HorizontalPodAutoscalers: Git sync will set the replicas of autoscaled objects to what Git says');
+          return [];
+        }
+      },
+    };
+  }
+
   #source(gs: GitSourceObject): SourceRef {
     return { namespace: gs.metadata.namespace ?? 'default', name: gs.metadata.name ?? '' };
   }
 
   async #correctDrift(stored: GitSourceObject, status: GitSourceStatus, remote: GitRemote, ref: string, revision: string, at: string): Promise<void> {
-    const { documents } = await this.#documentsAt(stored, remote, ref, revision);
+    const { documents: fromGit } = await this.#documentsAt(stored, remote, ref, revision);
     const decorate = { source: this.#source(stored), revision };
+    // What the Rollout controller and HPAs own (weights, selector hashes, replicas) is never drift.
+    const documents = await yieldControlledFields(fromGit, this.#liveLookup());
     const drifted = await detectDrift(this.#client, liveReader(this.#client), documents, { decorate });
     if (drifted.length === 0) return;
     const corrected = await correctDrift(this.#client, drifted, documents, { decorate });

@@ -1,9 +1,9 @@
 // Gateway API HTTPRoutes as the canary router: which routes a Rollout uses,
 // what weights they hold, and the route with new weights.
-import type { Rollout } from '../api/rollout.ts';
 import type { ObservedRoute } from '../engine/types.ts';
 
-export const GATEWAY_API_PLUGIN = 'argoproj-labs/gatewayAPI';
+export { GATEWAY_API_PLUGIN } from '../api/validate.ts';
+export { rolloutRoutes } from '../api/traffic-routing.ts';
 
 export interface BackendRef {
   name: string;
@@ -19,17 +19,6 @@ export interface HttpRoute {
   kind?: string;
   metadata: { name?: string; namespace?: string; resourceVersion?: string };
   spec?: { rules?: { backendRefs?: BackendRef[] }[] };
-}
-
-/** The HTTPRoutes named by the Rollout's Gateway API routing (Argo's plugin config form). */
-export function rolloutRoutes(rollout: Rollout): { name: string; namespace: string }[] {
-  const plugin = rollout.spec.strategy.canary?.trafficRouting?.plugins?.[GATEWAY_API_PLUGIN] as
-    | { httpRoute?: string; httpRoutes?: { name: string }[]; namespace?: string }
-    | undefined;
-  if (!plugin) return [];
-  const namespace = plugin.namespace ?? rollout.metadata.namespace ?? 'default';
-  const names = [...(plugin.httpRoute ? [plugin.httpRoute] : []), ...(plugin.httpRoutes ?? []).map((r) => r.name)];
-  return [...new Set(names)].map((name) => ({ name, namespace }));
 }
 
 function isService(ref: BackendRef): boolean {

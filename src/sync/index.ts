@@ -1,7 +1,8 @@
 // Sync: from a commit's files to the cluster, all or nothing (DESIGN
 // principle 5). parseDocuments → prepareDocuments → validateDocuments; only
 // with no problems: applyDocuments, then pruneObjects(toPrune(...)).
-// detectDrift/correctDrift keep the cluster on what Git says between commits.
+// detectDrift/correctDrift keep the cluster on what Git says between commits;
+// yieldControlledFields leaves to the Rollout controller and HPAs what they own.
 export { CRD_API_GROUP, crdDefines, isCrd, isNamespace, kindsDefinedBy, prepareDocuments, type PrepareOptions, type PreparedDocuments, type ScopeLookup } from './prepare.ts';
 export {
   DEFAULT_YAML_LIMITS,
@@ -49,4 +50,5 @@ export {
   type OwnershipTarget,
 } from './drift.ts';
 export { SyncClient } from './client.ts';
+export { controlledFields, hasControlledFields, scaleTargetOf, withLiveControlledFields, yieldControlledFields, type ControlledFields, type LiveLookup } from './controlled-fields.ts';
 export { formatProblem, formatRef, groupOf, refKey, refOf, type ObjectRef, type SourceRef, type SyncDocument, type SyncObject, type SyncProblem } from './types.ts';
