@@ -3,7 +3,9 @@
 // in a server-side dry run,
 // and the controller, running out of cluster with nothing but the
 // weir-controller ServiceAccount's own token, completes a canary across
-// namespaces: the ClusterRole is enough.
+// namespaces and creates every kind deploy/ grants from a fresh Git
+// repository: the ClusterRole is enough. A kind it does not grant is refused
+// whole, naming the verb, kind and namespace.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -11,11 +13,14 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { dump, load } from 'js-yaml';
-import { sandboxBinary } from '../src/sandbox/index.ts';
+import type { GitSource } from '../src/api/gitsource.ts';
+import { createSandboxRepository, sandboxBinary } from '../src/sandbox/index.ts';
 import { mintServiceAccountToken } from '../src/sandbox/tokens.ts';
 import { waitFor } from '../src/util/wait.ts';
+import { appFiles } from './support/app-repo.ts';
 import { startController, type ControllerProcess } from './support/controller.ts';
 import { namespace } from './support/demo-app.ts';
+import { GitWorkspace } from './support/git-workspace.ts';
 import { ROLLOUTS, createRolloutNetworking, demoRollout, setImage, waitForRollout } from './support/rollouts.ts';
 import { testSandbox, uniqueName, type TestSandbox } from './support/sandbox.ts';
 
@@ -36,6 +41,12 @@ describe('installing into a cluster (deploy/)', () => {
 
   before(async () => {
     sb = await testSandbox();
+    // A weir-system left by an earlier run on the same sandbox may still be finalizing: creating in it is refused until it is gone.
+    await waitFor(async () => ((await sb.core.readNamespace({ name: SYSTEM }).catch(() => undefined))?.metadata?.deletionTimestamp === undefined ? true : undefined), {
+      what: `namespace ${SYSTEM} of an earlier run deleted`,
+      timeoutMs: 120_000,
+      intervalMs: 500,
+    });
     await sb.kubectl(['apply', '-k', repo('crds/')]);
     // A server-side dry run creates nothing, so objects in weir-system need the namespace to exist already.
     await sb.kubectl(['apply', '-f', repo('deploy/namespace.yaml')]);
@@ -179,5 +190,70 @@ describe('installing into a cluster (deploy/)', () => {
     // finalize on current Kubernetes, which has more kinds to empty them of).
     const denied = log.split('\n').filter((line) => /forbidden|403/i.test(line) && !line.includes('because it is being terminated'));
     assert.deepEqual(denied, [], 'no request was forbidden');
+  });
+
+  it('a GitSource creates the kinds deploy/ grants from a fresh repository, and a kind it does not grant is refused naming verb, kind and namespace', async () => {
+    assert.ok(controller, 'the controller of the previous test runs with the ServiceAccount token');
+    const gitNs = `${ns}-git`;
+    await sb.core.createNamespace({ body: namespace(gitNs) });
+    const w = await GitWorkspace.create(await createSandboxRepository(sb.state, gitNs));
+    try {
+      for (const [path, content] of Object.entries(appFiles({ name: 'fresh', namespace: gitNs, version: 'v1', greeting: 'hello' }))) await w.write(path, content);
+      await w.write('apps/fresh/extras.yaml', `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: { name: fresh, namespace: ${gitNs} }
+spec:
+  scaleTargetRef: { apiVersion: weir.dev/v1alpha1, kind: Rollout, name: fresh }
+  minReplicas: 2
+  maxReplicas: 2
+---
+apiVersion: weir.dev/v1alpha1
+kind: AnalysisTemplate
+metadata: { name: fresh-up, namespace: ${gitNs} }
+spec:
+  metrics: [{ name: up, provider: { prometheus: { address: ${sb.state.prometheusUrl}, query: "vector(1)" } }, successCondition: "result[0] == 1" }]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: fresh-worker, namespace: ${gitNs} }
+spec:
+  replicas: 0
+  selector: { matchLabels: { app: fresh-worker } }
+  template: { metadata: { labels: { app: fresh-worker } }, spec: { containers: [{ name: worker, image: weir-demo:v1 }] } }
+`);
+      const first = await w.commit('a fresh repository');
+      const gitsources = { group: 'weir.dev', version: 'v1alpha1', plural: 'gitsources' };
+      await sb.custom.createNamespacedCustomObject({
+        ...gitsources,
+        namespace: gitNs,
+        body: { apiVersion: 'weir.dev/v1alpha1', kind: 'GitSource', metadata: { name: 'fresh', namespace: gitNs }, spec: { url: w.url, ref: { branch: 'main' }, paths: ['apps/fresh'], interval: '2s' } },
+      });
+      const source = async (): Promise<GitSource> => (await sb.custom.getNamespacedCustomObject({ ...gitsources, namespace: gitNs, name: 'fresh' })) as GitSource;
+      await waitFor(async () => ((await source()).status?.lastAppliedRevision === first ? true : undefined), { what: 'the first commit applied with the ServiceAccount token', timeoutMs: 60_000, intervalMs: 200 });
+      const created = JSON.parse(await sb.kubectl(['get', 'rollout,service,httproute,configmap,hpa,analysistemplate,deployment', '-n', gitNs, '-l', 'weir.dev/source', '-o', 'json'])) as { items: { kind: string }[] };
+      assert.deepEqual([...new Set(created.items.map((i) => i.kind))].sort(), ['AnalysisTemplate', 'ConfigMap', 'Deployment', 'HTTPRoute', 'HorizontalPodAutoscaler', 'Rollout', 'Service']);
+
+      // A kind deploy/ does not grant, beside a ConfigMap change: the whole commit is refused, saying what was denied where.
+      await w.write('apps/fresh/config.yaml', `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: fresh-config, namespace: ${gitNs} }\ndata: { GREETING: "not applied" }\n`);
+      await w.write('apps/fresh/pdb.yaml', `apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: { name: fresh, namespace: ${gitNs} }\nspec: { minAvailable: 1, selector: { matchLabels: { app: fresh } } }\n`);
+      const denied = await w.commit('a kind the install does not grant');
+      const message = await waitFor(
+        async () => {
+          const s = await source();
+          const failed = s.status?.conditions?.find((c) => (c.type === 'ValidationFailed' || c.type === 'ApplyFailed') && c.status === 'True' && c.message?.includes(denied.slice(0, 7)));
+          return failed?.message;
+        },
+        { what: 'the commit refused', timeoutMs: 60_000, intervalMs: 200 },
+      );
+      assert.match(message, /pdb\.yaml/, `names the file: ${message}`);
+      assert.match(message, /cannot (create|patch)/, `names the verb: ${message}`);
+      assert.match(message, /poddisruptionbudgets/, `names the kind: ${message}`);
+      assert.match(message, new RegExp(`namespace "${gitNs}"`), `names the namespace: ${message}`);
+      const cm = await sb.core.readNamespacedConfigMap({ name: 'fresh-config', namespace: gitNs });
+      assert.equal(cm.data?.GREETING, 'hello', 'nothing of the refused commit was applied');
+    } finally {
+      await w.dispose();
+      await sb.core.deleteNamespace({ name: gitNs }).catch(() => undefined);
+    }
   });
 });
