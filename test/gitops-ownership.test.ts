@@ -7,58 +7,37 @@
 // port) still is.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { GitSource } from '../src/api/gitsource.ts';
 import { createSandboxRepository } from '../src/sandbox/index.ts';
 import { waitFor } from '../src/util/wait.ts';
 import { appFiles } from './support/app-repo.ts';
-import { startController, type ControllerProcess } from './support/controller.ts';
-import { namespace } from './support/demo-app.ts';
+import { useControllerNamespace } from './support/controller.ts';
 import { GitWorkspace } from './support/git-workspace.ts';
-import { getRollout, installCrds, recordRouteWeights, waitForRollout } from './support/rollouts.ts';
-import { testSandbox, uniqueName, type TestSandbox } from './support/sandbox.ts';
+import { getRollout, recordChanges, recordRouteWeights, waitForRollout } from './support/rollouts.ts';
+import type { TestSandbox } from './support/sandbox.ts';
 
 const GITSOURCES = { group: 'weir.dev', version: 'v1alpha1', plural: 'gitsources' } as const;
 const HASH = 'rollouts-pod-template-hash';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-/** Every distinct value `pick` takes on the object `name` of a collection, as a watch sees it. */
-async function recordField<T>(sb: TestSandbox, path: string, name: string, pick: (obj: Record<string, unknown>) => T): Promise<{ values: T[]; stop(): void }> {
-  const values: T[] = [];
-  const request = await new Watch(sb.kc).watch(
-    path,
-    { fieldSelector: `metadata.name=${name}` },
-    (_type: string, obj: Record<string, unknown>) => {
-      const value = pick(obj);
-      if (JSON.stringify(values.at(-1)) !== JSON.stringify(value)) values.push(value);
-    },
-    () => undefined,
-  );
-  return { values, stop: () => { request.abort(); } };
-}
 
 function selectorOf(obj: Record<string, unknown>): Record<string, string> {
   return ((obj.spec as { selector?: Record<string, string> } | undefined)?.selector) ?? {};
 }
 
 describe('Git and the Rollout controller own different fields', () => {
-  let sb: TestSandbox;
-  let controller: ControllerProcess;
-  let w: GitWorkspace;
-  const ns = uniqueName('owners');
+  const owners = useControllerNamespace('owners');
+  const ns = owners.ns;
   const app = 'shared';
+  let sb: TestSandbox;
+  let w: GitWorkspace;
 
   before(async () => {
-    sb = await testSandbox();
-    await installCrds(sb);
-    await sb.core.createNamespace({ body: namespace(ns) });
-    controller = await startController(sb, { namespace: ns, logName: ns });
+    sb = owners.sb;
     w = await GitWorkspace.create(await createSandboxRepository(sb.state, `${ns}-app`));
   });
   after(async () => {
-    await controller.stop();
     await w.dispose();
-    await sb.core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
 
   async function source(): Promise<GitSource> {
@@ -102,9 +81,9 @@ spec:
     assert.ok(stableHash, 'the stable ReplicaSet is known');
 
     const weights = await recordRouteWeights(sb, ns, app, `${app}-canary`);
-    const stableSelector = await recordField(sb, `/api/v1/namespaces/${ns}/services`, `${app}-stable`, selectorOf);
-    const canarySelector = await recordField(sb, `/api/v1/namespaces/${ns}/services`, `${app}-canary`, selectorOf);
-    const replicas = await recordField(sb, `/apis/weir.dev/v1alpha1/namespaces/${ns}/rollouts`, app, (o) => (o.spec as { replicas?: number }).replicas);
+    const stableSelector = await recordChanges(sb, `/api/v1/namespaces/${ns}/services`, `${app}-stable`, selectorOf);
+    const canarySelector = await recordChanges(sb, `/api/v1/namespaces/${ns}/services`, `${app}-canary`, selectorOf);
+    const replicas = await recordChanges(sb, `/apis/weir.dev/v1alpha1/namespaces/${ns}/rollouts`, app, (o) => (o.spec as { replicas?: number }).replicas);
     try {
       // Several polls fall inside each step: each one applies or compares the route, the Services and the Rollout.
       const v2 = await writeRelease('v2');

@@ -23,6 +23,7 @@ import {
   formatProblem,
   formatRef,
   liveReader,
+  onceEach,
   parseDocuments,
   prepareDocuments,
   pruneObjects,
@@ -31,6 +32,7 @@ import {
   toPrune,
   validateDocuments,
   yieldControlledFields,
+  type LiveGetter,
   type LiveLookup,
   type ObjectRef,
   type SourceRef,
@@ -377,9 +379,9 @@ export class GitSourceController {
   }
 
   /** The live reads yieldControlledFields needs. Without permission to list HPAs, none are known (and that is logged). */
-  #liveLookup(): LiveLookup {
+  #liveLookup(read: LiveGetter = liveReader(this.#client)): LiveLookup {
     return {
-      read: liveReader(this.#client),
+      read,
       autoscalers: async (namespace) => {
         try {
           return (await this.#client.list('autoscaling/v2', 'HorizontalPodAutoscaler', namespace)).items;
@@ -401,8 +403,10 @@ export class GitSourceController {
     const { documents: fromGit } = await this.#documentsAt(stored, remote, ref, revision);
     const decorate = { source: this.#source(stored), revision };
     // What the Rollout controller and HPAs own (weights, selector hashes, replicas) is never drift.
-    const documents = await yieldControlledFields(fromGit, this.#liveLookup());
-    const drifted = await detectDrift(this.#client, liveReader(this.#client), documents, { decorate });
+    // One read of each object serves both steps of this pass.
+    const read = onceEach(liveReader(this.#client));
+    const documents = await yieldControlledFields(fromGit, this.#liveLookup(read));
+    const drifted = await detectDrift(this.#client, read, documents, { decorate });
     if (drifted.length === 0) return;
     const corrected = await correctDrift(this.#client, drifted, documents, { decorate });
     this.#driftCorrections.inc({ namespace: stored.metadata.namespace ?? 'default', gitsource: stored.metadata.name ?? '' }, corrected.length);

@@ -6,6 +6,7 @@ import {
   correctDrift,
   describeDifference,
   detectDrift,
+  onceEach,
   ownershipTarget,
   projectOnto,
   subsetDiff,
@@ -312,5 +313,22 @@ describe('correctDrift', () => {
     );
     await correctDrift(client, drifted, set, {});
     assert.deepEqual(calls, ['apply c', 'apply gone']);
+  });
+});
+
+describe('onceEach', () => {
+  it('reads each object once, whoever asks, and tells objects apart', async () => {
+    const reads: string[] = [];
+    const read = onceEach((ref) => {
+      reads.push(ref.name);
+      return Promise.resolve(ref.name === 'gone' ? undefined : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ref.name } });
+    });
+    const a = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'apps', name: 'a' };
+    const first = await read(a);
+    assert.equal(await read({ ...a }), first, 'the same object the second time');
+    assert.equal(await read({ ...a, name: 'gone' }), undefined);
+    assert.equal(await read({ ...a, name: 'gone' }), undefined);
+    await read({ ...a, namespace: 'other' });
+    assert.deepEqual(reads, ['a', 'gone', 'a']);
   });
 });

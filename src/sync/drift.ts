@@ -158,6 +158,20 @@ export function liveReader(client: Pick<Applier, 'read'>): LiveGetter {
   };
 }
 
+/** `read`, asked at most once per object (by refKey): for one pass that reads an object in two steps. */
+export function onceEach(read: LiveGetter): LiveGetter {
+  const seen = new Map<string, Promise<KubernetesObject | undefined>>();
+  return (ref) => {
+    const k = refKey(ref);
+    let got = seen.get(k);
+    if (!got) {
+      got = read(ref);
+      seen.set(k, got);
+    }
+    return got;
+  };
+}
+
 function transient(err: unknown): boolean {
   const info = kubeErrorInfo(err);
   if (info.code === undefined) return !info.message.startsWith("Unrecognized API version and kind");

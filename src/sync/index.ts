@@ -36,6 +36,7 @@ export {
   describeDifference,
   detectDrift,
   liveReader,
+  onceEach,
   ownershipTarget,
   projectOnto,
   subsetDiff,

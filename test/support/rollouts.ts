@@ -133,22 +133,29 @@ export async function routeWeights(sb: TestSandbox, namespace: string, name: str
   return Object.fromEntries((route.spec.rules[0]?.backendRefs ?? []).map((b) => [b.name, b.weight ?? 1]));
 }
 
-/** Records every canary weight an HTTPRoute holds, as a watch sees its updates. */
-export async function recordRouteWeights(sb: TestSandbox, namespace: string, name: string, canaryService: string): Promise<{ weights: number[]; stop(): void }> {
+/** Every distinct value `pick` takes on the object `name` under the API path `path` (a collection), as a watch sees its updates. */
+export async function recordChanges<T>(sb: TestSandbox, path: string, name: string, pick: (obj: Record<string, unknown>) => T): Promise<{ values: T[]; stop(): void }> {
   const { Watch } = await import('@kubernetes/client-node');
-  const weights: number[] = [];
-  const watch = new Watch(sb.kc);
-  const request = await watch.watch(
-    `/apis/${ROUTES.group}/${ROUTES.version}/namespaces/${namespace}/${ROUTES.plural}`,
+  const values: T[] = [];
+  const request = await new Watch(sb.kc).watch(
+    path,
     { fieldSelector: `metadata.name=${name}` },
-    (_type: string, obj: { spec?: { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } }) => {
-      const ref = obj.spec?.rules?.[0]?.backendRefs?.find((b) => b.name === canaryService);
-      const weight = ref?.weight ?? 1;
-      if (weights.at(-1) !== weight) weights.push(weight);
+    (_type: string, obj: Record<string, unknown>) => {
+      const value = pick(obj);
+      if (JSON.stringify(values.at(-1)) !== JSON.stringify(value)) values.push(value);
     },
     () => undefined,
   );
-  return { weights, stop: () => { request.abort(); } };
+  return { values, stop: () => { request.abort(); } };
+}
+
+/** Records every canary weight an HTTPRoute holds, as a watch sees its updates. */
+export async function recordRouteWeights(sb: TestSandbox, namespace: string, name: string, canaryService: string): Promise<{ weights: number[]; stop(): void }> {
+  const recorded = await recordChanges(sb, `/apis/${ROUTES.group}/${ROUTES.version}/namespaces/${namespace}/${ROUTES.plural}`, name, (obj) => {
+    const rules = (obj.spec as { rules?: { backendRefs?: { name: string; weight?: number }[] }[] } | undefined)?.rules;
+    return rules?.[0]?.backendRefs?.find((b) => b.name === canaryService)?.weight ?? 1;
+  });
+  return { weights: recorded.values, stop: () => { recorded.stop(); } };
 }
 
 /** Runs `weir ARGS...` against the sandbox; resolves with stdout, rejects with stderr on a non-zero exit. */
