@@ -19,6 +19,7 @@ export const GITSOURCE_DEFAULTS = {
   timeout: '60s',
   prune: true,
   writeBack: 'none',
+  onAnalysisError: 'retry',
   suspend: false,
 } as const;
 
@@ -32,7 +33,13 @@ export const GITSOURCE_CONDITIONS = {
   validationFailed: 'ValidationFailed',
   /** Applying a valid revision failed part-way (the API server refused an object). */
   applyFailed: 'ApplyFailed',
+  /** Git still holds a commit the cluster rejected: the revert is pending (True), or Git and the cluster agree (False). */
+  gitOutOfSync: 'GitOutOfSync',
 } as const;
+
+/** What became of the write-back of a rejection: pushed, still to push (Git refused or was down), superseded by a newer commit, or not asked for. */
+export const WriteBackState = Type.Union([Type.Literal('pending'), Type.Literal('pushed'), Type.Literal('superseded'), Type.Literal('none')]);
+export type WriteBackState = Static<typeof WriteBackState>;
 
 export const GitRef = Type.Object(
   {
@@ -48,6 +55,13 @@ export const WriteBackMode = Type.Union([Type.Literal('none'), Type.Literal('rev
   description: 'On rollback: none (Git keeps the rejected commit), revert (push a revert commit to the followed branch) or branch (push the revert to a new branch).',
 });
 export type WriteBackMode = Static<typeof WriteBackMode>;
+
+export const AnalysisErrorPolicy = Type.Union([Type.Literal('retry'), Type.Literal('reject')], {
+  description:
+    'When a rollout aborts because an analysis run ended in Error (nothing was measured: the provider unreachable, queries erring): ' +
+    'retry (the commit is Unverified, not rejected; the rollout is retried with backoff) or reject (as a Failed measurement: reject, roll back, write back).',
+});
+export type AnalysisErrorPolicy = Static<typeof AnalysisErrorPolicy>;
 
 export const GitSourceSpec = Type.Object({
   url: Type.String({ description: 'HTTP(S) URL of the repository (no credentials in it: use secretRef).', pattern: '^https?://' }),
@@ -69,9 +83,12 @@ export const GitSourceSpec = Type.Object({
   prune: Type.Optional(Type.Boolean({ description: 'Delete objects this source applied that are no longer in Git.', default: GITSOURCE_DEFAULTS.prune })),
   rollback: Type.Optional(
     Type.Object(
-      { writeBack: Type.Optional(WriteBackMode) },
-      // The default sits on the object: a CRD cannot carry one on an enum member of a union.
-      { description: 'What Weir writes to Git when a rollout from this source is rolled back.', default: { writeBack: GITSOURCE_DEFAULTS.writeBack } },
+      { writeBack: Type.Optional(WriteBackMode), onAnalysisError: Type.Optional(AnalysisErrorPolicy) },
+      // The defaults sit on the object: a CRD cannot carry one on an enum member of a union.
+      {
+        description: 'What Weir does when a rollout from this source fails: what it writes to Git, and whether an unmeasured release is rejected.',
+        default: { writeBack: GITSOURCE_DEFAULTS.writeBack, onAnalysisError: GITSOURCE_DEFAULTS.onAnalysisError },
+      },
     ),
   ),
   suspend: Type.Optional(Type.Boolean({ description: 'Stop fetching and applying (what is applied stays).', default: GITSOURCE_DEFAULTS.suspend })),
@@ -100,10 +117,28 @@ export const GitSourceStatus = Type.Object({
     Type.Array(
       Type.Object({
         revision: Type.String(),
+        tree: Type.Optional(Type.String({ description: "the commit's tree: a commit with the same tree (a force-pushed copy) is rejected too" })),
         rollout: Type.String({ description: 'name of the Rollout whose failure rejected the revision' }),
         reason: Type.String(),
         at: Timestamp,
+        rollbackTo: Type.Optional(Type.String({ description: 'the last good commit the cluster goes back to' })),
+        writeBack: Type.Optional(WriteBackState),
+        writeBackError: Type.Optional(Type.String({ description: 'why the last write-back attempt failed (while pending)' })),
       }),
+      { description: 'Commits a failed rollout rejected: never applied again. Recorded before the rollback, so a restart never rolls one out again.' },
+    ),
+  ),
+  unverifiedRevisions: Type.Optional(
+    Type.Array(
+      Type.Object({
+        revision: Type.String(),
+        rollout: Type.String({ description: 'the Rollout whose analysis could not measure the release' }),
+        reason: Type.String(),
+        at: Timestamp,
+        attempts: Type.Integer({ minimum: 0, description: 'automatic retries so far' }),
+        nextRetryAt: Type.Optional(Type.String({ format: 'date-time', description: 'when the next automatic retry is due (absent once the retries are used up)' })),
+      }),
+      { description: 'Commits whose rollout aborted on an analysis Error (onAnalysisError: retry): neither promoted nor rejected, retried with backoff.' },
     ),
   ),
   revertRevisions: Type.Optional(
@@ -129,7 +164,7 @@ export const GitSourceStatus = Type.Object({
     Type.Array(
       Type.Object({
         revision: Type.String(),
-        outcome: Type.Union([Type.Literal('applied'), Type.Literal('promoted'), Type.Literal('rejected'), Type.Literal('superseded')]),
+        outcome: Type.Union([Type.Literal('applied'), Type.Literal('promoted'), Type.Literal('rejected'), Type.Literal('unverified'), Type.Literal('superseded')]),
         reason: Type.Optional(Type.String()),
         appliedAt: Timestamp,
         author: Type.Optional(Type.String()),
@@ -176,7 +211,7 @@ export interface ResolvedGitSourceSpec {
   secretRef?: { name: string };
   timeout: string;
   prune: boolean;
-  rollback: { writeBack: WriteBackMode };
+  rollback: { writeBack: WriteBackMode; onAnalysisError: AnalysisErrorPolicy };
   suspend: boolean;
 }
 
@@ -191,7 +226,10 @@ export function resolveGitSourceSpec(spec: GitSourceSpec): ResolvedGitSourceSpec
     ...(spec.secretRef ? { secretRef: { name: spec.secretRef.name } } : {}),
     timeout: spec.timeout ?? GITSOURCE_DEFAULTS.timeout,
     prune: spec.prune ?? GITSOURCE_DEFAULTS.prune,
-    rollback: { writeBack: spec.rollback?.writeBack ?? GITSOURCE_DEFAULTS.writeBack },
+    rollback: {
+      writeBack: spec.rollback?.writeBack ?? GITSOURCE_DEFAULTS.writeBack,
+      onAnalysisError: spec.rollback?.onAnalysisError ?? GITSOURCE_DEFAULTS.onAnalysisError,
+    },
     suspend: spec.suspend ?? GITSOURCE_DEFAULTS.suspend,
   };
 }

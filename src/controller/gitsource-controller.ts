@@ -3,10 +3,10 @@
 // Git, corrects drift, and returns the cluster to the last good revision when
 // a rollout fails (optionally writing the revert back to Git).
 import { isDeepStrictEqual } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { GROUP, VERSION } from '../api/common.ts';
-import type { GitSource, GitSourceStatus } from '../api/gitsource.ts';
+import { resolveGitSourceSpec, type GitSource, type GitSourceStatus } from '../api/gitsource.ts';
 import { parseDuration } from '../api/duration.ts';
 import type { Rollout } from '../api/rollout.ts';
 import { validateGitSource } from '../api/validate.ts';
@@ -41,6 +41,18 @@ import {
 } from '../sync/index.ts';
 import type { Logger } from '../util/log.ts';
 import { setCondition as setConditionIn } from '../engine/conditions.ts';
+import { planRetry, statusPatchBody } from '../cli/rollout-actions.ts';
+import {
+  UNVERIFIED_RETRY_LIMIT,
+  findRejection,
+  gitOutOfSync,
+  initialWriteBack,
+  rolloutFailure,
+  unverifiedRetryDelayMs,
+  writeBackStep,
+  type RejectedRevision,
+  type RolloutFailure,
+} from './gitsource-verdicts.ts';
 import { WorkQueue, runWorkers } from './queue.ts';
 
 /** Conditions as the engine keeps them (transition time kept while the status stays). */
@@ -51,6 +63,7 @@ function setCondition(conditions: GitSourceStatus['conditions'], next: Parameter
 const GITSOURCES = { group: GROUP, version: VERSION, plural: 'gitsources' } as const;
 const ROLLOUTS = { group: GROUP, version: VERSION, plural: 'rollouts' } as const;
 const HISTORY_LIMIT = 50;
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const MAX_BACKOFF_MS = 5 * 60_000;
 
 type GitSourceObject = GitSource & { metadata: GitSource['metadata'] & { uid?: string; generation?: number } };
@@ -71,6 +84,11 @@ export interface GitSourceControllerOptions {
 
 function keyOf(namespace: string | undefined, name: string | undefined): string {
   return `${namespace ?? 'default'}/${name ?? ''}`;
+}
+
+/** The owner name of a GitSource's pins in a mirror shared by every source of the same URL. */
+function mirrorOwner(gs: GitSourceObject): string {
+  return `${gs.metadata.namespace ?? 'default'}.${gs.metadata.name ?? ''}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
 }
 
 function short(sha: string | undefined): string {
@@ -221,8 +239,10 @@ export class GitSourceController {
   /** One reconcile; returns when to look again (ms since the epoch). */
   async reconcile(key: string): Promise<number | undefined> {
     const [namespace = '', name = ''] = key.split('/');
-    const stored = this.sources.get(name, namespace);
-    if (!stored) return undefined;
+    const cached = this.sources.get(name, namespace);
+    if (!cached) return undefined;
+    // A copy: status writes within this reconcile move its resourceVersion on.
+    const stored = structuredClone(cached);
     const now = this.#opts.now?.() ?? new Date();
     const status: GitSourceStatus = structuredClone(stored.status ?? {});
     if (stored.metadata.generation !== undefined) status.observedGeneration = stored.metadata.generation;
@@ -252,13 +272,15 @@ export class GitSourceController {
     const ref = this.#ref(gitSource);
 
     // A failed rollout sends the cluster back to the last good revision first.
-    await this.#handleRollbacks(stored, gitSource, status, remote, ref, at);
+    await this.#handleRollouts(stored, gitSource, status, remote, ref, now);
+    const retryAt = this.#nextRetryAt(status);
+    const soonest = (t: number): number => (retryAt === undefined ? t : Math.min(t, Math.max(retryAt, now.getTime() + 1000)));
 
     // Git is polled at the interval (or now, when asked); a Rollout's status changing does not poll.
     const pollAt = this.#pollAt.get(key) ?? 0;
     if (!this.#pollNow.delete(key) && now.getTime() < pollAt) {
       await this.#writeStatus(stored, status);
-      return pollAt;
+      return soonest(pollAt);
     }
     let head: string;
     try {
@@ -268,30 +290,92 @@ export class GitSourceController {
       const wasUnavailable = status.conditions?.some((c) => c.type === 'SourceUnavailable' && c.status === 'True');
       status.conditions = setCondition(status.conditions, { type: 'SourceUnavailable', status: 'True', reason: 'FetchFailed', message }, at);
       if (!wasUnavailable) await this.#event(stored, 'Warning', 'SourceUnavailable', `${message}; keeping revision ${short(status.lastAppliedRevision)}`);
-      await this.#writeStatus(stored, status);
       // Exponential backoff from 1 s, capped by the interval.
       const failures = (this.#fetchFailures.get(key) ?? 0) + 1;
       this.#fetchFailures.set(key, failures);
       const next = now.getTime() + Math.min(intervalMs, 1000 * 2 ** Math.min(failures - 1, 8));
       this.#pollAt.set(key, next);
-      return next;
+      const outOfSync = gitOutOfSync(status, undefined, resolveGitSourceSpec(gitSource.spec).rollback.writeBack);
+      if (outOfSync !== undefined) status.conditions = setCondition(status.conditions, outOfSync, at);
+      await this.#writeStatus(stored, status);
+      return soonest(next);
     }
     this.#fetchFailures.delete(key);
     status.lastFetchedRevision = head;
     status.conditions = setCondition(status.conditions, { type: 'SourceUnavailable', status: 'False', reason: 'Fetched', message: `fetched ${short(head)}` }, at);
 
-    const rejected = status.rejectedRevisions?.find((r) => r.revision === head);
+    // Git answers: what a rejection still owes it (a revert that could not be pushed) is done now.
+    const writeBackMode = resolveGitSourceSpec(gitSource.spec).rollback.writeBack;
+    for (const e of status.rejectedRevisions ?? []) {
+      // The rejected commit is back at the tip (a force-push): it needs reverting again.
+      if (writeBackMode === 'revert' && e.revision === head && (e.writeBack === 'pushed' || e.writeBack === 'superseded')) e.writeBack = 'pending';
+      if (e.writeBack === 'pending') await this.#settleWriteBack(stored, gitSource, status, remote, e, head, at);
+    }
+
+    let rejected = findRejection(status, head);
+    if (rejected === undefined && head !== status.lastAppliedRevision) rejected = await this.#sameTreeAsRejected(stored, gitSource, status, remote, ref, head, at);
     if (rejected) {
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: 'RevisionRejected', message: `${short(head)} was rejected (${rejected.reason}); running ${short(status.lastAppliedRevision)} until a new commit` }, at);
+      const applied = status.lastAppliedRevision === undefined ? undefined : findRejection(status, status.lastAppliedRevision);
+      if (applied === undefined) {
+        status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: 'RevisionRejected', message: `${short(head)} was rejected (${rejected.reason}); running ${short(status.lastAppliedRevision)} until a new commit` }, at);
+      }
     } else if (head !== status.lastAppliedRevision) {
       await this.#applyRevision(stored, gitSource, status, remote, ref, head, at, 'apply');
     } else {
       await this.#correctDrift(stored, status, remote, ref, head, at);
     }
+    const outOfSync = gitOutOfSync(status, head, writeBackMode);
+    if (outOfSync !== undefined) status.conditions = setCondition(status.conditions, outOfSync, at);
+    await this.#pin(stored, remote, status);
     await this.#writeStatus(stored, status);
     const next = now.getTime() + intervalMs;
     this.#pollAt.set(key, next);
-    return next;
+    return soonest(next);
+  }
+
+  /**
+   * A new head whose tree is that of a rejected commit (the same content
+   * force-pushed again, or rebased): rejected too, for the same reason,
+   * without applying anything.
+   */
+  async #sameTreeAsRejected(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, ref: string, head: string, at: string): Promise<RejectedRevision | undefined> {
+    if ((status.rejectedRevisions ?? []).every((r) => r.tree === undefined)) return undefined;
+    await this.#mirror.fetch(remote, ref, head);
+    const tree = (await this.#mirror.commitInfo(remote, head)).tree;
+    const same = findRejection(status, head, tree);
+    if (same === undefined) return undefined;
+    const entry: RejectedRevision = {
+      revision: head,
+      tree,
+      rollout: same.rollout,
+      reason: `same content as rejected ${short(same.revision)}: ${same.reason}`,
+      at,
+      ...(same.rollbackTo !== undefined ? { rollbackTo: same.rollbackTo } : {}),
+      writeBack: initialWriteBack(resolveGitSourceSpec(gs.spec).rollback.writeBack, gs.spec.ref?.branch),
+    };
+    status.rejectedRevisions = [...(status.rejectedRevisions ?? []), entry];
+    await this.#writeStatus(stored, status);
+    await this.#event(stored, 'Warning', 'RevisionRejected', `${short(head)} rejected without applying it: ${entry.reason}`);
+    if (entry.writeBack === 'pending') await this.#settleWriteBack(stored, gs, status, remote, entry, head, at);
+    return entry;
+  }
+
+  /** Keeps what a rollback or a revert may need in the local mirror, whatever the remote does: the applied commit, each managed Rollout's last good one, and rejected commits still to revert. */
+  async #pin(stored: GitSourceObject, remote: GitRemote, status: GitSourceStatus): Promise<void> {
+    const label = sourceLabelValue(this.#source(stored));
+    const keep = new Set<string>();
+    if (status.lastAppliedRevision !== undefined) keep.add(status.lastAppliedRevision);
+    for (const r of this.rollouts.list(stored.metadata.namespace)) {
+      const good = r.metadata.labels?.[SOURCE_LABEL] === label ? r.status?.git?.stableRevision : undefined;
+      if (good !== undefined) keep.add(good);
+    }
+    for (const e of status.rejectedRevisions ?? []) {
+      if (e.rollbackTo !== undefined) keep.add(e.rollbackTo);
+      if (e.writeBack === 'pending') keep.add(e.revision);
+    }
+    await this.#mirror.pin(remote, mirrorOwner(stored), [...keep].filter((c) => /^[0-9a-f]{40}$/.test(c))).catch((err: unknown) => {
+      this.#log.warn({ gitsource: keyOf(stored.metadata.namespace, stored.metadata.name), err: err instanceof Error ? err.message : String(err) }, 'could not pin the commits a rollback needs in the local mirror');
+    });
   }
 
   #ref(gs: GitSource): string {
@@ -302,7 +386,8 @@ export class GitSourceController {
     const key = keyOf(gs.metadata.namespace, gs.metadata.name);
     const cached = this.#documents.get(key);
     if (cached?.revision === revision) return { documents: cached.documents, problems: [] };
-    await this.#mirror.fetch(remote, ref, revision);
+    // Reading needs only the commit itself: a rollback target kept in the mirror needs no remote (it may be gone from it, force-pushed away).
+    if (!(await this.#mirror.hasCommit(remote, revision))) await this.#mirror.fetch(remote, ref, revision);
     const files = await this.#mirror.readFiles(remote, revision, gs.spec.paths ?? ['.']);
     const parsed = parseDocuments(files.files);
     const prepared = await prepareDocuments(parsed.documents, {
@@ -415,52 +500,172 @@ export class GitSourceController {
     await this.#event(stored, 'Warning', 'DriftCorrected', `set back to ${short(revision)}: ${described}`);
   }
 
-  /** Rollouts of this source that failed: reject their revision, restore the last good one, write the revert back. */
-  async #handleRollbacks(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, ref: string, at: string): Promise<void> {
+  /**
+   * What the managed Rollouts say: a failed one rejects its revision and the
+   * cluster goes back to the last good one; an unmeasured one (analysis
+   * Error, onAnalysisError retry) is Unverified and retried; a finished one
+   * marks its revision promoted. Each rejection is written to the status
+   * before anything acts on it, so a restart at any point resumes from it and
+   * never applies or rolls out the rejected commit again.
+   */
+  async #handleRollouts(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, ref: string, now: Date): Promise<void> {
+    const at = now.toISOString();
     const label = sourceLabelValue(this.#source(stored));
-    for (const rollout of this.rollouts.list(stored.metadata.namespace)) {
-      if (rollout.metadata.labels?.[SOURCE_LABEL] !== label) continue;
-      const s = rollout.status;
-      const failed = s?.git?.currentRevision;
-      const good = s?.git?.stableRevision;
-      // Only once the engine has acted on the abort (Degraded, with its reason), not on the user's flag alone.
-      if (s?.abort !== true || s.phase !== 'Degraded' || failed === undefined || failed === good) continue;
-      if (status.rejectedRevisions?.some((r) => r.revision === failed)) continue;
-      const reason = s.message ?? 'rollout aborted';
-      const rolloutName = rollout.metadata.name ?? '';
-      status.rejectedRevisions = [...(status.rejectedRevisions ?? []), { revision: failed, rollout: rolloutName, reason, at }];
-      for (const h of status.history ?? []) if (h.revision === failed) Object.assign(h, { outcome: 'rejected', reason });
-      await this.#event(stored, 'Warning', 'RevisionRejected', `${short(failed)} rejected: rollout ${rolloutName}: ${reason}`);
-      if (good !== undefined && status.lastAppliedRevision === failed) {
-        await this.#applyRevision(stored, gs, status, remote, ref, good, at, 'rollback');
+    const managed = this.rollouts.list(stored.metadata.namespace).filter((r) => r.metadata.labels?.[SOURCE_LABEL] === label);
+    const rollback = resolveGitSourceSpec(gs.spec).rollback;
+    const fresh: RejectedRevision[] = [];
+    for (const rollout of managed) {
+      const failure = rolloutFailure(rollout);
+      if (failure === undefined || findRejection(status, failure.revision) !== undefined) continue;
+      if (failure.verdict === 'unmeasured' && rollback.onAnalysisError === 'retry') {
+        await this.#unverified(stored, status, rollout, failure, now);
+        continue;
       }
-      const writeBack = gs.spec.rollback?.writeBack ?? 'none';
-      if (writeBack !== 'none' && gs.spec.ref?.branch !== undefined) {
-        await this.#writeBack(stored, gs, status, remote, failed, rolloutName, reason, writeBack, at);
-      } else if (writeBack !== 'none') {
-        await this.#event(stored, 'Warning', 'WriteBackSkipped', 'write-back needs spec.ref.branch');
+      const tree = (await this.#mirror.commitInfo(remote, failure.revision).catch(() => undefined))?.tree;
+      const entry: RejectedRevision = {
+        revision: failure.revision,
+        ...(tree !== undefined ? { tree } : {}),
+        rollout: failure.rollout,
+        reason: failure.reason,
+        at,
+        ...(failure.good !== undefined ? { rollbackTo: failure.good } : {}),
+        writeBack: initialWriteBack(rollback.writeBack, gs.spec.ref?.branch),
+      };
+      status.rejectedRevisions = [...(status.rejectedRevisions ?? []), entry];
+      const unverified = status.unverifiedRevisions?.filter((u) => u.revision !== failure.revision) ?? [];
+      if (unverified.length > 0) status.unverifiedRevisions = unverified;
+      else delete status.unverifiedRevisions;
+      for (const h of status.history ?? []) if (h.revision === failure.revision) Object.assign(h, { outcome: 'rejected', reason: failure.reason });
+      fresh.push(entry);
+      if (rollback.writeBack !== 'none' && gs.spec.ref?.branch === undefined) await this.#event(stored, 'Warning', 'WriteBackSkipped', 'write-back needs spec.ref.branch');
+    }
+    if (fresh.length > 0) {
+      // Durable before it takes effect.
+      await this.#writeStatus(stored, status);
+      for (const e of fresh) await this.#event(stored, 'Warning', 'RevisionRejected', `${short(e.revision)} rejected: rollout ${e.rollout}: ${e.reason}`);
+    }
+    // The cluster still holds a rejected commit: go back to its last good one (again, after a restart; idempotent).
+    const applied = status.lastAppliedRevision === undefined ? undefined : findRejection(status, status.lastAppliedRevision);
+    if (applied !== undefined && status.lastAppliedRevision !== undefined) {
+      if (applied.rollbackTo !== undefined) {
+        await this.#applyRevision(stored, gs, status, remote, ref, applied.rollbackTo, at, 'rollback');
+      } else {
+        const message = `${short(status.lastAppliedRevision)} was rejected and no earlier revision of rollout ${applied.rollout} finished Healthy: nothing to roll back to`;
+        status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'NoLastGoodRevision', message }, at);
       }
     }
-    // Promotions: a managed Rollout that finished on a revision marks it promoted.
-    for (const rollout of this.rollouts.list(stored.metadata.namespace)) {
-      if (rollout.metadata.labels?.[SOURCE_LABEL] !== label || rollout.status?.phase !== 'Healthy') continue;
-      const stable = rollout.status.git?.stableRevision;
-      for (const h of status.history ?? []) if (h.revision === stable && (h.outcome === 'applied' || h.outcome === 'superseded')) h.outcome = 'promoted';
+    for (const e of fresh) if (e.writeBack === 'pending') await this.#settleWriteBack(stored, gs, status, remote, e, undefined, at);
+    for (const rollout of managed) this.#promoted(status, rollout);
+    this.#pruneUnverified(status, managed);
+  }
+
+  /** A Healthy managed Rollout marks its revision promoted. */
+  #promoted(status: GitSourceStatus, rollout: RolloutObject): void {
+    if (rollout.status?.phase !== 'Healthy') return;
+    const stable = rollout.status.git?.stableRevision;
+    for (const h of status.history ?? []) if (h.revision === stable && (h.outcome === 'applied' || h.outcome === 'superseded' || h.outcome === 'unverified')) h.outcome = 'promoted';
+  }
+
+  /** Unverified revisions stay while their Rollout is still on them and has not finished Healthy on them (promoted, or moved on: no more retries). */
+  #pruneUnverified(status: GitSourceStatus, managed: readonly RolloutObject[]): void {
+    if (status.unverifiedRevisions === undefined) return;
+    const kept = status.unverifiedRevisions.filter((u) => {
+      const r = managed.find((m) => m.metadata.name === u.rollout);
+      const git = r?.status?.git;
+      if (git?.currentRevision !== u.revision) return false;
+      return !(r?.status?.phase === 'Healthy' && git.stableRevision === u.revision);
+    });
+    if (kept.length > 0) status.unverifiedRevisions = kept;
+    else delete status.unverifiedRevisions;
+  }
+
+  /**
+   * A rollout aborted on an analysis Error: nothing measured the release.
+   * The commit stays applied (the rollout serves stable), is recorded
+   * Unverified, and the rollout is retried with backoff up to a limit.
+   */
+  async #unverified(stored: GitSourceObject, status: GitSourceStatus, rollout: RolloutObject, failure: RolloutFailure, now: Date): Promise<void> {
+    const at = now.toISOString();
+    const list = status.unverifiedRevisions ?? [];
+    let entry = list.find((u) => u.revision === failure.revision && u.rollout === failure.rollout);
+    if (entry === undefined) {
+      entry = { revision: failure.revision, rollout: failure.rollout, reason: failure.reason, at, attempts: 0, nextRetryAt: new Date(now.getTime() + unverifiedRetryDelayMs(0)).toISOString() };
+      status.unverifiedRevisions = [...list.filter((u) => u.rollout !== failure.rollout), entry];
+      for (const h of status.history ?? []) if (h.revision === failure.revision && h.outcome !== 'rejected') Object.assign(h, { outcome: 'unverified', reason: failure.reason });
+      await this.#writeStatus(stored, status);
+      await this.#event(stored, 'Warning', 'RevisionUnverified', `${short(failure.revision)} unverified: rollout ${failure.rollout}: ${failure.reason}; retrying in ${unverifiedRetryDelayMs(0) / 1000}s (onAnalysisError: retry)`);
+      return;
+    }
+    entry.reason = failure.reason;
+    if (entry.nextRetryAt === undefined || now.getTime() < Date.parse(entry.nextRetryAt)) return;
+    entry.attempts += 1;
+    if (entry.attempts >= UNVERIFIED_RETRY_LIMIT) delete entry.nextRetryAt;
+    else entry.nextRetryAt = new Date(now.getTime() + unverifiedRetryDelayMs(entry.attempts)).toISOString();
+    // The attempt is counted before it is made: a restart never retries more often than the backoff says.
+    await this.#writeStatus(stored, status);
+    try {
+      const plan = planRetry(rollout);
+      const body = statusPatchBody(plan, rollout.metadata.resourceVersion);
+      await this.#custom.patchNamespacedCustomObjectStatus({ ...ROLLOUTS, namespace: rollout.metadata.namespace ?? 'default', name: failure.rollout, body, fieldManager: 'weir-gitsource' }, MERGE_PATCH);
+      const last = entry.nextRetryAt === undefined ? ` (the last of ${UNVERIFIED_RETRY_LIMIT} automatic retries; then weir retry by hand)` : '';
+      await this.#event(stored, 'Normal', 'UnverifiedRetried', `retrying rollout ${failure.rollout} on ${short(failure.revision)}, attempt ${entry.attempts}${last}`);
+    } catch (err) {
+      await this.#event(stored, 'Warning', 'RetryFailed', `could not retry rollout ${failure.rollout}: ${describeKubeError(err)}`);
     }
   }
 
-  async #writeBack(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, failed: string, rollout: string, reason: string, mode: 'revert' | 'branch', at: string): Promise<void> {
-    const branch = gs.spec.ref?.branch ?? 'main';
-    const targetBranch = mode === 'branch' ? revertBranchName(failed) : undefined;
-    const subject = (await this.#mirror.commitInfo(remote, failed).catch(() => undefined))?.message.split('\n')[0];
-    const message = revertMessage({ commit: failed, rollout: `${stored.metadata.namespace ?? 'default'}/${rollout}`, reason, ...(subject ? { subject } : {}) });
+  /** When the next automatic retry of an unverified release is due (ms since the epoch). */
+  #nextRetryAt(status: GitSourceStatus): number | undefined {
+    const due = (status.unverifiedRevisions ?? []).flatMap((u) => (u.nextRetryAt === undefined ? [] : [Date.parse(u.nextRetryAt)]));
+    return due.length === 0 ? undefined : Math.min(...due);
+  }
+
+  /**
+   * One step of a pending write-back: push the revert (or find that it was
+   * pushed before a restart, or that a newer commit superseded it). A failure
+   * keeps it pending, to be tried again after the next successful fetch.
+   */
+  async #settleWriteBack(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, entry: RejectedRevision, head: string | undefined, at: string): Promise<void> {
+    const mode = resolveGitSourceSpec(gs.spec).rollback.writeBack;
+    const branch = gs.spec.ref?.branch;
+    if (mode === 'none' || branch === undefined) {
+      entry.writeBack = 'none';
+      return;
+    }
     try {
-      if (this.#opts.mayWrite?.() === false) throw new Error('not the leader: no write-back to Git');
-      const revert = await this.#mirror.revert(remote, { branch, commit: failed, message, ...(targetBranch ? { targetBranch } : {}) });
-      status.revertRevisions = [...(status.revertRevisions ?? []), { rejected: failed, revert, branch: targetBranch ?? branch, at }];
-      await this.#event(stored, 'Normal', 'RevertPushed', `pushed ${short(revert)} reverting ${short(failed)} to ${targetBranch ?? branch}`);
+      let recent: { sha: string; message: string }[] = [];
+      if (head !== undefined && head !== entry.revision && mode === 'revert') {
+        await this.#mirror.fetch(remote, branch, head);
+        recent = (await this.#mirror.log(remote, head, 2)).map((c) => ({ sha: c.sha, message: c.message }));
+      }
+      const step = writeBackStep(entry, mode, head, recent);
+      if (step.action === 'superseded') {
+        entry.writeBack = 'superseded';
+        delete entry.writeBackError;
+        await this.#event(stored, 'Normal', 'WriteBackSuperseded', `no revert of ${short(entry.revision)}: ${branch} moved on to ${short(head)}`);
+        return;
+      }
+      let revert: string;
+      const target = mode === 'branch' ? revertBranchName(entry.revision) : branch;
+      if (step.action === 'pushed') {
+        revert = step.revert;
+      } else {
+        if (this.#opts.mayWrite?.() === false) throw new Error('not the leader: no write-back to Git');
+        const subject = (await this.#mirror.commitInfo(remote, entry.revision).catch(() => undefined))?.message.split('\n')[0];
+        const message = revertMessage({ commit: entry.revision, rollout: `${stored.metadata.namespace ?? 'default'}/${entry.rollout}`, reason: entry.reason, ...(subject ? { subject } : {}) });
+        revert = await this.#mirror.revert(remote, { branch, commit: entry.revision, message, ...(mode === 'branch' ? { targetBranch: target } : {}) });
+      }
+      entry.writeBack = 'pushed';
+      delete entry.writeBackError;
+      if (!(status.revertRevisions ?? []).some((r) => r.rejected === entry.revision && r.revert === revert)) {
+        status.revertRevisions = [...(status.revertRevisions ?? []), { rejected: entry.revision, revert, branch: target, at }];
+        await this.#event(stored, 'Normal', 'RevertPushed', `pushed ${short(revert)} reverting ${short(entry.revision)} to ${target}`);
+      }
     } catch (err) {
-      await this.#event(stored, 'Warning', 'WriteBackFailed', `could not write the revert of ${short(failed)} back: ${err instanceof Error ? err.message : String(err)}`);
+      const message = err instanceof Error ? err.message : String(err);
+      const repeated = entry.writeBackError === message;
+      entry.writeBackError = message;
+      if (!repeated) await this.#event(stored, 'Warning', 'WriteBackFailed', `could not write the revert of ${short(entry.revision)} back (will retry after the next successful fetch): ${message}`);
     }
   }
 
@@ -469,13 +674,16 @@ export class GitSourceController {
     (type === 'Warning' ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log))({ gitsource: keyOf(gs.metadata.namespace, gs.metadata.name), reason }, message);
   }
 
+  /** Writes the status when it changed; `stored` (this reconcile's copy) takes the new resourceVersion, so a later write in the same reconcile does not conflict. */
   async #writeStatus(stored: GitSourceObject, status: GitSourceStatus): Promise<void> {
     if (isDeepStrictEqual(stored.status, status)) return;
-    await this.#custom.replaceNamespacedCustomObjectStatus({
+    const written = (await this.#custom.replaceNamespacedCustomObjectStatus({
       ...GITSOURCES,
       namespace: stored.metadata.namespace ?? 'default',
       name: stored.metadata.name ?? '',
       body: { ...stored, status },
-    });
+    })) as GitSourceObject;
+    if (written.metadata.resourceVersion !== undefined) stored.metadata.resourceVersion = written.metadata.resourceVersion;
+    stored.status = structuredClone(status);
   }
 }

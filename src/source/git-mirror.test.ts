@@ -251,6 +251,48 @@ describe('fetch', () => {
     assert.ok((await packCount(dir)) <= 3, 'never more than maxPacks + 1 packs');
     assert.deepEqual((await mirror.readFiles(remote, last, ['.'])).files, [{ path: 'a.yaml', content: 'a: 3\n' }]);
   });
+
+  it('keeps pinned commits, with their parent, across a fresh start after a force-push dropped them from the remote', async () => {
+    const { url, work } = await newRepo();
+    const mirror = new GitMirror({ cacheDir: await temp.make('weir-cache-'), maxPacks: 2 });
+    const remote = { url };
+    await work.commit({ 'app/a.yaml': 'a: 0\n', 'app/b.yaml': 'b: 0\n' }, 'base');
+    const good = await work.commit({ 'app/a.yaml': 'a: good\n' }, 'good');
+    await work.push();
+    await mirror.fetch(remote, 'main', good);
+    const info = await mirror.commitInfo(remote, good);
+    await mirror.pin(remote, 'team-a.shop', [good]);
+    await mirror.pin(remote, 'other', [info.parents[0] ?? '']);
+
+    // History is rewritten without `good`; then enough fetches to start the mirror afresh.
+    const other = await WorkRepo.create(temp, url);
+    for (let i = 0; i < 4; i++) {
+      const last = await other.commit({ 'app/a.yaml': `a: new-${i}\n` }, `new ${i}`);
+      await other.push('main', true);
+      await mirror.fetch(remote, 'main', last);
+    }
+    assert.ok((await packCount(mirror.mirrorDir(remote))) <= 3, 'the mirror was started afresh');
+    assert.equal(await mirror.hasCommit(remote, good), true, 'the pinned commit is still here');
+    assert.deepEqual((await mirror.readFiles(remote, good, ['app'])).files, [
+      { path: 'app/a.yaml', content: 'a: good\n' },
+      { path: 'app/b.yaml', content: 'b: 0\n' },
+    ]);
+    assert.equal((await mirror.commitInfo(remote, good)).tree, info.tree);
+    // Fetching it again needs no request: it and its parent are here.
+    const before = snapshotHttpStats(mirror.stats);
+    await mirror.fetch(remote, 'main', good);
+    assert.equal(diffHttpStats(mirror.stats, before).requests, 0);
+
+    // Unpinned, it goes with the next fresh start.
+    await mirror.pin(remote, 'team-a.shop', []);
+    await mirror.pin(remote, 'other', []);
+    for (let i = 4; i < 8; i++) {
+      const last = await other.commit({ 'app/a.yaml': `a: new-${i}\n` }, `new ${i}`);
+      await other.push('main', true);
+      await mirror.fetch(remote, 'main', last);
+    }
+    assert.equal(await mirror.hasCommit(remote, good), false);
+  });
 });
 
 describe('readFiles', () => {

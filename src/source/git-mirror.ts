@@ -32,6 +32,9 @@ const FETCH_DEPTHS = [2, 64, FULL_DEPTH] as const;
 const PUSH_ATTEMPTS = 5;
 /** Local ref holding a revert commit while it is pushed. */
 const PUSH_REF = 'refs/weir/push';
+/** Local refs of the commits a user of the mirror keeps (`pin`), one folder per owner. */
+const KEEP_REFS = 'refs/weir/keep';
+const OWNER = /^[A-Za-z0-9._-]{1,100}$/;
 
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_FILES = 5000;
@@ -55,6 +58,8 @@ export interface GitCommitInfo {
   /** Committer time, ISO 8601 (UTC). */
   committedAt: string;
   parents: string[];
+  /** The commit's tree: equal trees are equal content, whatever the sha. */
+  tree: string;
 }
 
 export interface ReadFilesLimits {
@@ -188,6 +193,7 @@ function toCommitInfo(c: ReadCommitResult): GitCommitInfo {
     time: iso(c.commit.author.timestamp),
     committedAt: iso(c.commit.committer.timestamp),
     parents: [...c.commit.parent],
+    tree: c.commit.tree,
   };
 }
 
@@ -384,6 +390,29 @@ export class GitMirror {
   }
 
   /**
+   * Keeps `commits` (each with its first parent) in the mirror for `owner`,
+   * replacing what `owner` kept before: a compaction copies them into the
+   * fresh mirror, so they stay readable after the remote dropped them (a
+   * force-push). Commits not in the mirror are skipped. No network.
+   */
+  async pin(remote: GitRemote, owner: string, commits: readonly string[]): Promise<void> {
+    if (!OWNER.test(owner)) throw new GitSourceError('invalid', `invalid mirror owner ${JSON.stringify(owner)}`);
+    for (const c of commits) assertSha(c, 'commit');
+    const s = this.#session(remote);
+    await this.#exclusive(s.gitdir, async () => {
+      await this.#init(s);
+      const folder = `${KEEP_REFS}/${owner}`;
+      const wanted = new Set(commits);
+      const existing = await git.listRefs({ fs, gitdir: s.gitdir, filepath: folder }).catch(() => [] as string[]);
+      for (const name of existing) if (!wanted.has(name)) await git.deleteRef({ fs, gitdir: s.gitdir, ref: `${folder}/${name}` });
+      for (const c of wanted) {
+        if (existing.includes(c) || (await this.#tryReadCommit(s, c)) === undefined) continue;
+        await git.writeRef({ fs, gitdir: s.gitdir, ref: `${folder}/${c}`, value: c, force: true });
+      }
+    });
+  }
+
+  /**
    * Commits, on top of the current tip of `targetBranch ?? branch`, the
    * undoing of `commit` (each file it changed goes back to its first
    * parent's version) and pushes it, never forcing. When the branch moves
@@ -568,10 +597,58 @@ export class GitMirror {
     const packs = (await readdir(packDir).catch(() => [] as string[])).filter((f) => f.endsWith('.pack')).length;
     if (packs <= this.#maxPacks) return;
     this.#log.info({ url: s.remote.url, packs }, 'mirror has too many pack files; starting it afresh');
-    await rm(s.gitdir, { recursive: true, force: true });
+    const old = `${s.gitdir}.old-${randomBytes(6).toString('hex')}`;
+    const oldDb = this.#db(s);
+    await rename(s.gitdir, old);
     this.#initialised.delete(s.gitdir);
     this.#caches.delete(s.gitdir);
-    await this.#init(s);
+    try {
+      await this.#init(s);
+      await this.#copyKept({ gitdir: old, cache: oldDb.cache }, s.gitdir);
+    } finally {
+      await rm(old, { recursive: true, force: true });
+    }
+  }
+
+  /** Copies the kept commits (refs under KEEP_REFS), their first parents and every object of their trees from `from` into the fresh mirror `to`. */
+  async #copyKept(from: ObjectDb, to: string): Promise<void> {
+    const kept = await git.listRefs({ fs, gitdir: from.gitdir, filepath: KEEP_REFS }).catch(() => [] as string[]);
+    const copied = new Set<string>();
+    const src = { fs, gitdir: from.gitdir, cache: from.cache };
+    const copyTree = async (oid: string): Promise<void> => {
+      if (copied.has(oid)) return;
+      copied.add(oid);
+      const { tree } = await git.readTree({ ...src, oid });
+      for (const entry of tree) {
+        if (entry.type === 'tree') {
+          await copyTree(entry.oid);
+        } else if (entry.type === 'blob' && !copied.has(entry.oid)) {
+          copied.add(entry.oid);
+          await git.writeBlob({ fs, gitdir: to, blob: (await git.readBlob({ ...src, oid: entry.oid })).blob });
+        }
+      }
+      await git.writeTree({ fs, gitdir: to, tree });
+    };
+    /** A commit and its tree; false when it is not in `from` or does not come out the same (a commit Git would serialise otherwise). */
+    const copyCommit = async (oid: string): Promise<boolean> => {
+      if (copied.has(oid)) return true;
+      const c = await git.readCommit({ ...src, oid }).catch(() => undefined);
+      if (c === undefined) return false;
+      await copyTree(c.commit.tree);
+      copied.add(oid);
+      return (await git.writeCommit({ fs, gitdir: to, commit: c.commit })) === oid;
+    };
+    for (const name of kept) {
+      const commit = name.split('/').pop() ?? '';
+      if (!SHA.test(commit) || !(await copyCommit(commit))) {
+        this.#log.warn({ gitdir: to, commit }, 'a kept commit could not be copied into the fresh mirror');
+        continue;
+      }
+      const parent = (await git.readCommit({ fs, gitdir: to, oid: commit })).commit.parent[0];
+      if (parent !== undefined) await copyCommit(parent);
+      await git.writeRef({ fs, gitdir: to, ref: `${KEEP_REFS}/${name}`, value: commit, force: true });
+    }
+    if (kept.length > 0) this.#log.info({ gitdir: to, commits: kept.length, objects: copied.size }, 'kept commits copied into the fresh mirror');
   }
 
   async #advertisement(s: Session): Promise<Map<string, ServerRef>> {

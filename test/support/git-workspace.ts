@@ -37,12 +37,23 @@ export class GitWorkspace {
     await git.remove({ fs, dir: this.dir, filepath: path });
   }
 
-  /** Commits what was written and pushes main; returns the commit. */
-  async commit(message: string): Promise<string> {
+  /** Commits what was written and pushes main (`force`: even when that drops commits from the remote); returns the commit. */
+  async commit(message: string, opts: { force?: boolean } = {}): Promise<string> {
     const sha = await git.commit({ fs, dir: this.dir, message, author });
-    const result = await git.push({ fs, http, dir: this.dir, remote: 'origin', ref: 'main' });
-    if (!result.ok) throw new Error(`push failed: ${JSON.stringify(result.refs)}`);
+    await this.push(opts);
     return sha;
+  }
+
+  /** Pushes the local main. */
+  async push(opts: { force?: boolean } = {}): Promise<void> {
+    const result = await git.push({ fs, http, dir: this.dir, remote: 'origin', ref: 'main', force: opts.force === true });
+    if (!result.ok) throw new Error(`push failed: ${JSON.stringify(result.refs)}`);
+  }
+
+  /** Moves the local main and the working copy to `commit` (as `git reset --hard`); push with `force` to rewrite the remote. */
+  async reset(commit: string): Promise<void> {
+    await git.writeRef({ fs, dir: this.dir, ref: 'refs/heads/main', value: commit, force: true });
+    await git.checkout({ fs, dir: this.dir, ref: 'main', force: true });
   }
 
   /** Fetches main and moves the working copy to it (after the controller pushed a revert). */

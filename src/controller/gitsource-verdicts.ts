@@ -1,0 +1,131 @@
+// What a GitSource makes of its Rollouts and of Git, as pure functions: which
+// failed rollout rejects which commit (and whether its analysis measured the
+// release bad, or could not measure it at all), whether a commit is one
+// already rejected (by sha, or by tree for a force-pushed copy), what is left
+// to do for a rejection's write-back, and the GitOutOfSync condition.
+//
+// The controller (gitsource-controller.ts) does the I/O around them; the order
+// of its writes is what makes a rejection durable: the rejection is in the
+// GitSource's status before the last good commit is re-applied.
+import type { GitSourceStatus, WriteBackMode, WriteBackState } from '../api/gitsource.ts';
+import type { Rollout } from '../api/rollout.ts';
+
+export type RejectedRevision = NonNullable<GitSourceStatus['rejectedRevisions']>[number];
+
+/** A managed Rollout that aborted on a revision, as the GitSource sees it. */
+export interface RolloutFailure {
+  rollout: string;
+  /** The commit being rolled out when it aborted. */
+  revision: string;
+  /** Its last good commit, if it ever finished Healthy. */
+  good: string | undefined;
+  reason: string;
+  /**
+   * `failed`: a measurement said the release is bad (or a person, or the
+   * progress deadline, aborted it). `unmeasured`: an analysis run ended in
+   * Error (the provider unreachable, queries erring): nothing was measured.
+   */
+  verdict: 'failed' | 'unmeasured';
+}
+
+interface RunRecord {
+  status?: unknown;
+}
+
+function runRecords(status: NonNullable<Rollout['status']>): RunRecord[] {
+  const records = [
+    status.canary?.currentStepAnalysisRunStatus,
+    status.canary?.currentBackgroundAnalysisRunStatus,
+    status.blueGreen?.prePromotionAnalysisRunStatus,
+    status.blueGreen?.postPromotionAnalysisRunStatus,
+  ];
+  return records.filter((r): r is RunRecord => typeof r === 'object' && r !== null);
+}
+
+/**
+ * The failure a Rollout reports, once the engine has acted on the abort
+ * (Degraded, with its reason; not on a user's flag alone), on a revision that
+ * is not its last good one.
+ */
+export function rolloutFailure(rollout: Rollout): RolloutFailure | undefined {
+  const s = rollout.status;
+  const revision = s?.git?.currentRevision;
+  const good = s?.git?.stableRevision;
+  if (s?.abort !== true || s.phase !== 'Degraded' || revision === undefined || revision === good) return undefined;
+  const records = runRecords(s);
+  const measuredBad = records.some((r) => r.status === 'Failed');
+  const erred = records.some((r) => r.status === 'Error');
+  return {
+    rollout: rollout.metadata.name ?? '',
+    revision,
+    good,
+    reason: s.message ?? 'rollout aborted',
+    verdict: erred && !measuredBad ? 'unmeasured' : 'failed',
+  };
+}
+
+/** The rejection `revision` falls under: its own, or one of a commit with the same tree (a force-pushed copy). */
+export function findRejection(status: GitSourceStatus, revision: string, tree?: string): RejectedRevision | undefined {
+  const rejected = status.rejectedRevisions ?? [];
+  return rejected.find((r) => r.revision === revision) ?? (tree === undefined ? undefined : rejected.find((r) => r.tree === tree));
+}
+
+/** The write-back state a new rejection starts in. */
+export function initialWriteBack(mode: WriteBackMode, branch: string | undefined): WriteBackState {
+  return mode === 'none' || branch === undefined ? 'none' : 'pending';
+}
+
+/**
+ * What to do about a pending write-back, knowing where the followed branch
+ * points now (`head`; undefined when Git was not asked in this reconcile)
+ * and the commits just below it (`recent`: head first, only what is local).
+ * - `push`: the branch still holds the rejected commit (or Git was not asked): push the revert (idempotent: no commit when the tip already undoes it).
+ * - `pushed`: the branch moved to a revert of it (Weir's, pushed before a restart): record it, once.
+ * - `superseded`: the branch moved on to something else: a newer commit replaces the rejected one, no revert.
+ */
+export function writeBackStep(
+  entry: RejectedRevision,
+  mode: Exclude<WriteBackMode, 'none'>,
+  head: string | undefined,
+  recent: readonly { sha: string; message: string }[] = [],
+): { action: 'push' } | { action: 'pushed'; revert: string } | { action: 'superseded' } {
+  if (head === undefined || head === entry.revision) return { action: 'push' };
+  // A revert to a branch of its own leaves the followed branch alone: it only moved if someone pushed to it.
+  if (mode === 'branch') return { action: 'superseded' };
+  const marker = `This reverts commit ${entry.revision}.`;
+  const revert = recent.find((c) => c.message.includes(marker));
+  return revert === undefined ? { action: 'superseded' } : { action: 'pushed', revert: revert.sha };
+}
+
+/** GitOutOfSync: True while Git's branch holds a commit the cluster rejected, with what is being done about it. */
+export function gitOutOfSync(
+  status: GitSourceStatus,
+  head: string | undefined,
+  mode: WriteBackMode,
+): { type: 'GitOutOfSync'; status: 'True' | 'False'; reason: string; message: string } | undefined {
+  const pending = (status.rejectedRevisions ?? []).filter((r) => r.writeBack === 'pending');
+  if (pending.length > 0) {
+    const shown = pending
+      .map((r) => `revert of ${r.revision.slice(0, 7)} pending${r.writeBackError !== undefined ? ` (${r.writeBackError})` : ''}`)
+      .join('; ');
+    return { type: 'GitOutOfSync', status: 'True', reason: 'RevertPending', message: shown };
+  }
+  if (head === undefined) return undefined;
+  const rejected = findRejection(status, head);
+  if (rejected !== undefined) {
+    const why =
+      mode === 'none'
+        ? 'rollback.writeBack is none'
+        : mode === 'branch'
+          ? `the revert waits on its own branch for a merge`
+          : `the revert is ${rejected.writeBack ?? 'not written'}`;
+    return { type: 'GitOutOfSync', status: 'True', reason: 'RejectedRevisionInGit', message: `Git points at ${head.slice(0, 7)}, which the cluster rejected (${why})` };
+  }
+  return { type: 'GitOutOfSync', status: 'False', reason: 'InSync', message: `Git points at ${head.slice(0, 7)}, which the cluster does not reject` };
+}
+
+/** Automatic retries of an unverified release, and the wait before each (doubling from 15 s, at most 5 min). */
+export const UNVERIFIED_RETRY_LIMIT = 10;
+export function unverifiedRetryDelayMs(attempts: number): number {
+  return Math.min(15_000 * 2 ** Math.max(0, attempts), 5 * 60_000);
+}
