@@ -5,6 +5,9 @@
 //   unit         pure tests beside the code (src/**/*.test.ts, examples/**), no servers
 //   integration  end-to-end tests under test/, against one shared sandbox
 //   all          both (the README's `npm test`)
+//   chaos        the chaos tier under test/chaos/ (long: SIGKILLs during
+//                Git-driven canaries), against the same sandbox; a CI step
+//                of its own
 //
 // For integration tests it starts the sandbox instance "test" (or reuses a
 // running one, which it then leaves running) and stops it afterwards.
@@ -15,14 +18,15 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tier = process.argv[2] ?? 'all';
 const extra = process.argv.slice(3);
-if (!['unit', 'integration', 'all'].includes(tier)) {
-  console.error(`usage: run-tests.js unit|integration|all [node --test options]`);
+if (!['unit', 'integration', 'all', 'chaos'].includes(tier)) {
+  console.error(`usage: run-tests.js unit|integration|all|chaos [node --test options]`);
   process.exit(2);
 }
 
 const unitFiles = globSync(['src/**/*.test.ts', 'examples/**/*.test.ts'], { cwd: root });
-const integrationFiles = globSync('test/**/*.test.ts', { cwd: root });
-const files = [...(tier === 'integration' ? [] : unitFiles), ...(tier === 'unit' ? [] : integrationFiles)].sort();
+const chaosFiles = globSync('test/chaos/**/*.test.ts', { cwd: root });
+const integrationFiles = globSync('test/**/*.test.ts', { cwd: root }).filter((f) => !chaosFiles.includes(f));
+const files = (tier === 'chaos' ? chaosFiles : [...(tier === 'integration' ? [] : unitFiles), ...(tier === 'unit' ? [] : integrationFiles)]).sort();
 const sandboxName = process.env.WEIR_TEST_SANDBOX ?? 'test';
 
 /**
@@ -45,7 +49,7 @@ function run(args, env = process.env) {
   });
 }
 
-const needsSandbox = tier !== 'unit' && integrationFiles.length > 0;
+const needsSandbox = tier !== 'unit' && (tier === 'chaos' ? chaosFiles : integrationFiles).length > 0;
 let startedSandbox = false;
 if (needsSandbox) {
   const status = await run(['bin/weir.js', 'sandbox', '--name', sandboxName, 'status'], { ...process.env, FORCE_COLOR: '0' });

@@ -27,17 +27,22 @@ function lint(...paths: string[]): Promise<Run> {
   });
 }
 
-/** The counts in the summary line, e.g. "weir lint: 1 file, 1 Rollout (1 invalid), 1 problem, 0 skipped". */
+/** The counts in the summary line, e.g. "weir lint: 1 file, 1 Rollout (1 invalid), 1 problem, 0 skipped" (", 2 notes" when there are). */
 function summary(run: Run): { files: number; rollouts: number; problems: number; skipped: number; others: number } {
-  const m = /^weir lint: (\d+) files?, (\d+) Rollouts?(?: and (\d+) other objects?)?(?: \(\d+ invalid\))?, (\d+) problems?, (\d+) skipped$/m.exec(run.stdout);
+  return summaryWithNotes(run).counts;
+}
+
+function summaryWithNotes(run: Run): { counts: { files: number; rollouts: number; problems: number; skipped: number; others: number }; notes: number } {
+  const m = /^weir lint: (\d+) files?, (\d+) Rollouts?(?: and (\d+) other objects?)?(?: \(\d+ invalid\))?, (\d+) problems?, (\d+) skipped(?:, (\d+) notes?)?$/m.exec(run.stdout);
   assert.ok(m, `no summary line in:\n${run.stdout}${run.stderr}`);
-  return { files: Number(m[1]), rollouts: Number(m[2]), others: Number(m[3] ?? 0), problems: Number(m[4]), skipped: Number(m[5]) };
+  return { counts: { files: Number(m[1]), rollouts: Number(m[2]), others: Number(m[3] ?? 0), problems: Number(m[4]), skipped: Number(m[5]) }, notes: Number(m[6] ?? 0) };
 }
 
 /** Each invalid fixture: the field path its problem is reported at, and how many problems (one rule each). */
 const invalid: [file: string, path: string, problems?: number][] = [
   ['abort-scale-down-delay-negative.yaml', 'spec.strategy.canary.abortScaleDownDelaySeconds'],
   ['analysis-template-bad-condition.yaml', 'spec.metrics[0].successCondition'],
+  ['analysis-template-bad-promql.yaml', 'spec.metrics[0].provider.prometheus.query'],
   ['analysis-duplicate-args.yaml', 'spec.strategy.canary.steps[1].analysis.args[1].name'],
   ['analysis-step-no-templates.yaml', 'spec.strategy.canary.steps[1].analysis.templates'],
   ['analysis-template-name-empty.yaml', 'spec.strategy.canary.steps[1].analysis.templates[0].templateName'],
@@ -150,6 +155,57 @@ describe('weir lint', { concurrency: availableParallelism() }, () => {
     const run = await lint('test/fixtures/lint/valid/argo-rollout.yaml');
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.deepEqual(summary(run), { files: 1, rollouts: 1, others: 0, problems: 0, skipped: 0 });
+  });
+
+  it('reports a PromQL syntax error at the query field, with the line and column within the query', async () => {
+    const run = await lint(`${INVALID}/analysis-template-bad-promql.yaml`);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(
+      run.stdout,
+      /^test\/fixtures\/lint\/invalid\/analysis-template-bad-promql\.yaml:18: spec\.metrics\[0\]\.provider\.prometheus\.query: PromQL syntax error at line 3, column 82 of the query: the query ends before "\(" at line 3, column 4 is closed$/m,
+    );
+  });
+
+  it('finds the templates a Rollout names in the other linted files (argoproj.io ones too): no note', async () => {
+    const run = await lint('test/fixtures/lint/valid/argo-rollout.yaml', 'test/fixtures/lint/templates/argo-templates.yaml');
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.doesNotMatch(run.stdout, /note:/);
+    assert.deepEqual(summaryWithNotes(run), { counts: { files: 2, rollouts: 1, others: 3, problems: 0, skipped: 0 }, notes: 0 });
+  });
+
+  it('notes a template not among the linted files, which may be in the cluster (exit 0)', async () => {
+    const run = await lint('test/fixtures/lint/valid/argo-rollout.yaml');
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const notes = run.stdout.split('\n').filter((l) => l.includes(': note: '));
+    assert.deepEqual(
+      notes.map((l) => PROBLEM_LINE.exec(l)?.groups?.field),
+      ['spec.strategy.canary.analysis.templates[0].templateName', 'spec.strategy.canary.steps[4].analysis.templates[0].templateName', 'spec.strategy.canary.steps[4].analysis.templates[1].templateName'],
+    );
+    assert.match(
+      run.stdout,
+      /^test\/fixtures\/lint\/valid\/argo-rollout\.yaml:54: spec\.strategy\.canary\.analysis\.templates\[0\]\.templateName: note: AnalysisTemplate "success-rate" is not in the linted files, so it must be in namespace "shop" of the cluster \(Git sync refuses a commit otherwise\)$/m,
+    );
+    assert.match(run.stdout, /:68: .*note: ClusterAnalysisTemplate "error-budget" is not in the linted files, so it must be in the cluster/);
+    assert.equal(summaryWithNotes(run).notes, 3);
+  });
+
+  it('with --self-contained, refuses a template not among the linted files (exit 1), saying where a near miss is', async () => {
+    const run = await lint('--self-contained', 'test/fixtures/lint/valid/argo-rollout.yaml', 'test/fixtures/lint/templates/latency-elsewhere.yaml');
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(
+      run.stdout,
+      /^test\/fixtures\/lint\/valid\/argo-rollout\.yaml:67: spec\.strategy\.canary\.steps\[4\]\.analysis\.templates\[0\]\.templateName: AnalysisTemplate "latency" is not in the linted files, which --self-contained says hold every template \(in the linted files it is in namespace "payments": a Rollout runs AnalysisTemplates of its own namespace only\)$/m,
+    );
+    assert.deepEqual(summaryWithNotes(run), { counts: { files: 2, rollouts: 1, others: 1, problems: 3, skipped: 0 }, notes: 0 });
+    const complete = await lint('--self-contained', 'test/fixtures/lint/valid/argo-rollout.yaml', 'test/fixtures/lint/templates/argo-templates.yaml');
+    assert.equal(complete.code, 0, complete.stdout + complete.stderr);
+  });
+
+  it('explains notes and --self-contained in its help', async () => {
+    const run = await lint('--help');
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /--self-contained/);
+    assert.match(run.stdout, /is a note/);
   });
 
   it('reports a path that does not exist (exit 1)', async () => {

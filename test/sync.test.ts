@@ -1,5 +1,6 @@
 // Sync against a real API server: a commit's manifests are validated in full
-// (Weir's validators and server-side dry runs) before anything is applied,
+// (Weir's validators, server-side dry runs of every kind, the analysis
+// templates Rollouts name looked up in the cluster) before anything is applied,
 // applied with server-side apply and labelled with their source, pruned when
 // they leave Git (only if they are ours), and put back when they drift.
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import {
   SOURCE_LABEL,
   SyncClient,
   applyDocuments,
+  clusterTemplateLookup,
   correctDrift,
   detectDrift,
   formatProblem,
@@ -22,6 +24,7 @@ import {
   prepareDocuments,
   pruneObjects,
   serverDryRun,
+  sourceLabelValue,
   toPrune,
   validateDocuments,
   type ManifestFile,
@@ -180,6 +183,57 @@ describe('sync (Git manifests to the cluster)', () => {
     );
 
     assert.equal(await exists(() => sb.core.readNamespace({ name: ns })), false, 'nothing applied, not even the Namespace');
+  });
+
+  it("asks the cluster for the templates a Rollout names that the set lacks, and dry-runs Weir's kinds", async () => {
+    const ns = testNamespace('sync-templates');
+    await sb.core.createNamespace({ body: namespace(ns) });
+    const source = { namespace: ns, name: 'git' };
+    const template = (kind: string, name: string, labels?: Record<string, string>): Record<string, unknown> => ({
+      apiVersion: 'weir.dev/v1alpha1',
+      kind,
+      metadata: { name, ...(kind === 'AnalysisTemplate' ? { namespace: ns } : {}), ...(labels ? { labels } : {}) },
+      spec: { metrics: [{ name: 'm', successCondition: 'result[0] == 1', provider: { prometheus: { address: 'http://prometheus:9090', query: 'vector(1)' } } }] },
+    });
+    const templates = { group: 'weir.dev', version: 'v1alpha1', plural: 'analysistemplates', namespace: ns };
+    await sb.custom.createNamespacedCustomObject({ ...templates, body: template('AnalysisTemplate', 'in-cluster') });
+    await sb.custom.createNamespacedCustomObject({ ...templates, body: template('AnalysisTemplate', 'ours', { [SOURCE_LABEL]: sourceLabelValue(source) }) });
+    const clusterWide = `${ns}-errors`;
+    const clusterTemplates = { group: 'weir.dev', version: 'v1alpha1', plural: 'clusteranalysistemplates' };
+    await sb.custom.createClusterCustomObject({ ...clusterTemplates, body: template('ClusterAnalysisTemplate', clusterWide) });
+    try {
+      const names = ['in-cluster', 'in-git', 'nowhere', 'ours'];
+      const rollout = demoRollout({
+        name: 'web',
+        namespace: ns,
+        replicas: 1,
+        steps: [{ setWeight: 50 }, { analysis: { templates: [...names.map((templateName) => ({ templateName })), { templateName: clusterWide, clusterScope: true }] } }],
+      });
+      const files: ManifestFile[] = [{ path: 'apps/web.yaml', content: yaml(rollout, template('AnalysisTemplate', 'in-git')) }];
+      const prepared = await prepareDocuments(parseDocuments(files).documents, { namespace: ns, namespaced: (apiVersion, kind) => client.isNamespaced(apiVersion, kind) });
+      const missing = async (prune: boolean): Promise<string[]> => {
+        const problems = await validateDocuments(prepared.documents, serverDryRun(client), { fallbackNamespace: 'default', templateExists: clusterTemplateLookup(client, { source, prune }) });
+        return problems.map((p) => `${p.file}:${p.line}: ${p.field ?? ''}: ${p.message}`);
+      };
+      const line = (name: string): number => (files[0]?.content.split('\n').findIndex((l) => l.includes(`templateName: ${name}`)) ?? -1) + 1;
+      const refusal = (i: number, name: string): string =>
+        `apps/web.yaml:${line(name)}: spec.strategy.canary.steps[1].analysis.templates[${i}].templateName: AnalysisTemplate "${name}" is in neither this revision nor namespace "${ns}" of the cluster: the Rollout could not run this analysis`;
+      // "ours" was applied by this source and is no longer in the set: pruning takes it away.
+      assert.deepEqual(await missing(true), [refusal(2, 'nowhere'), refusal(3, 'ours')]);
+      assert.deepEqual(await missing(false), [refusal(2, 'nowhere')], 'without pruning it stays');
+
+      // The real dry run of a Weir kind: a Rollout in a namespace that does not exist.
+      const ghost = { ...rollout, metadata: { name: 'web', namespace: `${ns}-ghost` }, spec: { ...rollout.spec, strategy: { canary: { steps: [{ setWeight: 50 }] } } } };
+      const result = await sync(client, [{ path: 'apps/ghost.yaml', content: yaml(configMap('ghost-config'), ghost) }], source, REVISION_1);
+      assert.deepEqual(result.applied, []);
+      assert.deepEqual(
+        result.problems.map((p) => [p.file, p.field, p.message]),
+        [['apps/ghost.yaml', 'metadata.namespace', `namespace "${ns}-ghost" does not exist and no Namespace in this revision creates it`]],
+      );
+      assert.equal(await exists(() => sb.core.readNamespacedConfigMap({ name: 'ghost-config', namespace: ns })), false, 'the ConfigMap beside it was not applied');
+    } finally {
+      await sb.custom.deleteClusterCustomObject({ ...clusterTemplates, name: clusterWide }).catch(() => undefined);
+    }
   });
 
   it('prunes an object that left the set, and never one without our label', async () => {

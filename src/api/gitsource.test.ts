@@ -219,6 +219,11 @@ describe('validateGitSource', () => {
       /must be one of "none", "revert" or "branch"/,
     );
     assertError(
+      errorsOf((s) => (s.rollback = { onAnalysisError: 'ignore' })),
+      'spec.rollback.onAnalysisError',
+      /must be one of "retry" or "reject"/,
+    );
+    assertError(
       errorsOf((s) => (s.prune = 'yes')),
       'spec.prune',
       /boolean/,
@@ -274,7 +279,7 @@ describe('resolveGitSourceSpec', () => {
       interval: '1m',
       timeout: '60s',
       prune: true,
-      rollback: { writeBack: 'none' },
+      rollback: { writeBack: 'none', onAnalysisError: 'retry' },
       suspend: false,
     });
   });
@@ -285,7 +290,8 @@ describe('resolveGitSourceSpec', () => {
     assert.deepEqual(resolved.ref, { tag: 'v1' });
     assert.deepEqual(resolved.paths, ['a']);
     assert.equal(resolved.prune, false);
-    assert.deepEqual(resolved.rollback, { writeBack: 'none' });
+    assert.deepEqual(resolved.rollback, { writeBack: 'none', onAnalysisError: 'retry' });
+    assert.equal(resolveGitSourceSpec({ ...given, rollback: { onAnalysisError: 'reject' } }).rollback.onAnalysisError, 'reject');
     assert.deepEqual(resolved.secretRef, { name: 's' });
     resolved.paths.push('b');
     assert.deepEqual(given.paths, ['a']);
@@ -341,8 +347,9 @@ describe('the GitSource CRD', () => {
     assert.equal(prop(schema, 'spec.timeout').default, '60s');
     assert.equal(prop(schema, 'spec.prune').default, true);
     assert.equal(prop(schema, 'spec.suspend').default, false);
-    assert.deepEqual(prop(schema, 'spec.rollback').default, { writeBack: 'none' });
+    assert.deepEqual(prop(schema, 'spec.rollback').default, { writeBack: 'none', onAnalysisError: 'retry' });
     assert.deepEqual(prop(schema, 'spec.rollback.writeBack').enum, ['none', 'revert', 'branch']);
+    assert.deepEqual(prop(schema, 'spec.rollback.onAnalysisError').enum, ['retry', 'reject']);
     assert.deepEqual(prop(schema, 'spec').required, ['url']);
     assert.equal(prop(schema, 'spec.url').pattern, '^https?://');
   });

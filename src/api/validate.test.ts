@@ -3,7 +3,16 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Settings } from 'typebox/system';
 import { parseManifests } from './manifests.ts';
-import { formatFieldPath, parseFieldPath, validateRollout, type FieldError } from './validate.ts';
+import {
+  formatFieldPath,
+  parseFieldPath,
+  templateReferences,
+  validateAnalysisTemplate,
+  validateClusterAnalysisTemplate,
+  validateRollout,
+  type FieldError,
+  type QueryChecker,
+} from './validate.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -384,5 +393,67 @@ describe('field paths', () => {
     assert.equal(formatFieldPath([]), '');
     assert.deepEqual(parseFieldPath('metadata.labels["app.kubernetes.io/name"]'), ['metadata', 'labels', 'app.kubernetes.io/name']);
     assert.deepEqual(parseFieldPath('items[3]'), ['items', 3]);
+  });
+});
+
+describe('templateReferences', () => {
+  it('lists every templateName with its path: background, steps, blue/green pre- and post-promotion', () => {
+    const r = base();
+    at(r, 'spec.strategy.canary.steps[3].analysis').templates = [{ templateName: 'latency' }, { templateName: 'errors', clusterScope: true }];
+    assert.deepEqual(
+      templateReferences(r).map((t) => [t.kind, t.name, formatFieldPath(t.path)]),
+      [
+        ['AnalysisTemplate', 'success-rate', 'spec.strategy.canary.analysis.templates[0].templateName'],
+        ['AnalysisTemplate', 'latency', 'spec.strategy.canary.steps[3].analysis.templates[0].templateName'],
+        ['ClusterAnalysisTemplate', 'errors', 'spec.strategy.canary.steps[3].analysis.templates[1].templateName'],
+      ],
+    );
+    const bg = base();
+    at(bg, 'spec').strategy = {
+      blueGreen: { activeService: 'a', prePromotionAnalysis: { templates: [{ templateName: 'smoke' }] }, postPromotionAnalysis: { templates: [{ templateName: 'soak', clusterScope: false }] } },
+    };
+    assert.deepEqual(
+      templateReferences(bg).map((t) => [t.kind, t.name, formatFieldPath(t.path)]),
+      [
+        ['AnalysisTemplate', 'smoke', 'spec.strategy.blueGreen.prePromotionAnalysis.templates[0].templateName'],
+        ['AnalysisTemplate', 'soak', 'spec.strategy.blueGreen.postPromotionAnalysis.templates[0].templateName'],
+      ],
+    );
+  });
+
+  it('leaves out what is not a name, and never throws', () => {
+    const r = base();
+    at(r, 'spec.strategy.canary.analysis').templates = [{ templateName: '' }, { templateName: 3 }, 'x', null];
+    assert.deepEqual(templateReferences(r).map((t) => t.name), ['latency']);
+    for (const junk of [undefined, null, 1, 'x', [], { spec: 1 }, { spec: { strategy: { canary: { steps: 'x' } } } }]) assert.deepEqual(templateReferences(junk), []);
+  });
+});
+
+describe('analysis validators with a query checker', () => {
+  const template = (query: string, judgeQuery = 'vector(1)'): Obj => ({
+    apiVersion: 'weir.dev/v1alpha1',
+    kind: 'AnalysisTemplate',
+    metadata: { name: 't', namespace: 'shop' },
+    spec: {
+      metrics: [
+        { name: 'p', successCondition: 'result[0] > 0', provider: { prometheus: { address: 'http://prometheus:9090', query } } },
+        { name: 'j', provider: { judge: { address: 'http://prometheus:9090', baseline: { query: 'vector(1)' }, canary: { query: judgeQuery } } } },
+      ],
+    },
+  });
+  const checker: QueryChecker = (query) => (query.includes('((') ? { message: 'unexpected "("', line: 1, column: query.indexOf('((') + 2 } : undefined);
+
+  it('reports a query the checker refuses at its field, with line and column', () => {
+    assert.deepEqual(validateAnalysisTemplate(template('sum((x)', 'rate((y[1m])'), undefined, checker).errors, [
+      { path: 'spec.metrics[0].provider.prometheus.query', message: 'PromQL syntax error at line 1, column 5 of the query: unexpected "("' },
+      { path: 'spec.metrics[1].provider.judge.canary.query', message: 'PromQL syntax error at line 1, column 6 of the query: unexpected "("' },
+    ]);
+    const cluster = { ...template('sum((x)'), kind: 'ClusterAnalysisTemplate', metadata: { name: 't' } };
+    assert.equal(validateClusterAnalysisTemplate(cluster, undefined, checker).errors.length, 1);
+  });
+
+  it('checks no query without a checker, and still says an empty one is empty', () => {
+    assert.deepEqual(validateAnalysisTemplate(template('sum((x)')).errors, []);
+    assert.deepEqual(validateAnalysisTemplate(template(' '), undefined, checker).errors, [{ path: 'spec.metrics[0].provider.prometheus.query', message: 'must not be empty' }]);
   });
 });

@@ -987,6 +987,51 @@ export function validateRollout(input: unknown): ValidationResult {
   return value ? { rollout: value as unknown as Rollout, errors } : { errors };
 }
 
+/** Where a Rollout names an analysis template: the kind and name it needs, and the path of the templateName field. */
+export interface TemplateReference {
+  kind: 'AnalysisTemplate' | 'ClusterAnalysisTemplate';
+  name: string;
+  path: PathSegment[];
+}
+
+/**
+ * Every templateName of a Rollout (any input; no validation), in document
+ * order: the canary's background analysis and its steps' analysis, the
+ * blue/green prePromotionAnalysis and postPromotionAnalysis. An
+ * AnalysisTemplate lives in the Rollout's namespace; `clusterScope: true`
+ * names a ClusterAnalysisTemplate. Empty or non-string names are left out
+ * (validateRollout reports them).
+ */
+export function templateReferences(rollout: unknown): TemplateReference[] {
+  const out: TemplateReference[] = [];
+  const spec = isObj(rollout) ? rollout.spec : undefined;
+  const strategy = isObj(spec) ? spec.strategy : undefined;
+  if (!isObj(strategy)) return out;
+  const collect = (analysis: unknown, path: PathSegment[]): void => {
+    if (!isObj(analysis) || !Array.isArray(analysis.templates)) return;
+    analysis.templates.forEach((template: unknown, i) => {
+      if (!isObj(template)) return;
+      const name = str(template.templateName);
+      if (name === undefined || name.trim() === '') return;
+      out.push({ kind: template.clusterScope === true ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate', name, path: [...path, 'templates', i, 'templateName'] });
+    });
+  };
+  const { canary, blueGreen } = strategy;
+  if (isObj(canary)) {
+    const at = ['spec', 'strategy', 'canary'];
+    collect(canary.analysis, [...at, 'analysis']);
+    if (Array.isArray(canary.steps)) {
+      canary.steps.forEach((step: unknown, i) => {
+        if (isObj(step)) collect(step.analysis, [...at, 'steps', i, 'analysis']);
+      });
+    }
+  }
+  if (isObj(blueGreen)) {
+    for (const key of ['prePromotionAnalysis', 'postPromotionAnalysis'] as const) collect(blueGreen[key], ['spec', 'strategy', 'blueGreen', key]);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // GitSource
 //
@@ -1168,6 +1213,8 @@ export function validateGitSource(input: unknown): GitSourceValidationResult {
 //   count ≥ inconclusiveLimit; count > 1 needs an interval.
 // - conditions: checked by the optional ConditionChecker (Weir); one holding
 //   an {{args.x}} placeholder is checked when the run resolves it.
+// - PromQL queries (prometheus.query, the judge's baseline/canary queries):
+//   parsed by the optional QueryChecker (Weir), placeholders and all.
 // - placeholders: {{args.<name>}} only, naming a declared argument (Weir:
 //   Argo finds an unknown one when the run measures).
 // - prometheus: address an http(s) URL, query set, rangeQuery step a
@@ -1187,6 +1234,16 @@ export interface ConditionProblem {
 
 /** Parses a successCondition or failureCondition; undefined when it is valid. */
 export type ConditionChecker = (source: string) => ConditionProblem | undefined;
+
+/** Where a PromQL query does not parse: what is wrong, and the line and column (1-based) within the query. */
+export interface QueryProblem {
+  message: string;
+  line: number;
+  column: number;
+}
+
+/** Parses a PromQL query (which may hold {{args.x}} placeholders); undefined when it is valid. */
+export type QueryChecker = (query: string) => QueryProblem | undefined;
 
 export interface AnalysisTemplateValidationResult {
   /** The AnalysisTemplate (nulls dropped), when there are no errors. */
@@ -1210,6 +1267,7 @@ interface AnalysisContext extends Context {
   /** Checking an AnalysisRun (resolved arguments) rather than a template. */
   run: boolean;
   checkCondition: ConditionChecker | undefined;
+  checkQuery: QueryChecker | undefined;
 }
 
 const PROVIDER_LIST = joinOr([...SUPPORTED_PROVIDERS]);
@@ -1338,8 +1396,16 @@ function checkEffectSize(effect: unknown, path: PathSegment[], ctx: Context): vo
   }
 }
 
-function checkJudgeQuery(query: unknown, path: PathSegment[], ctx: Context): void {
-  if (isObj(query)) checkNotEmpty(query.query, [...path, 'query'], ctx);
+/** A PromQL query: set, and parsed by the optional QueryChecker (placeholders and all). */
+function checkPromQL(query: unknown, path: PathSegment[], ctx: AnalysisContext): void {
+  checkNotEmpty(query, path, ctx);
+  if (typeof query !== 'string' || query.trim() === '' || ctx.checkQuery === undefined) return;
+  const problem = ctx.checkQuery(query);
+  if (problem) ctx.problems.add(path, `PromQL syntax error at line ${problem.line}, column ${problem.column} of the query: ${problem.message}`);
+}
+
+function checkJudgeQuery(query: unknown, path: PathSegment[], ctx: AnalysisContext): void {
+  if (isObj(query)) checkPromQL(query.query, [...path, 'query'], ctx);
 }
 
 function checkJudge(judge: Obj, path: PathSegment[], ctx: AnalysisContext): void {
@@ -1406,7 +1472,7 @@ function checkProvider(provider: Obj, path: PathSegment[], ctx: AnalysisContext)
   if (isObj(prometheus)) {
     const at = [...path, 'prometheus'];
     checkHttpUrl(prometheus.address, [...at, 'address'], ctx);
-    checkNotEmpty(prometheus.query, [...at, 'query'], ctx);
+    checkPromQL(prometheus.query, [...at, 'query'], ctx);
     checkHeaders(prometheus.headers, [...at, 'headers'], ctx);
     const range = prometheus.rangeQuery;
     if (isObj(range)) {
@@ -1560,10 +1626,16 @@ function checkAnalysisSpec(spec: Obj, ctx: AnalysisContext): void {
   checkMetricNameRules(spec, metricNames, ctx);
 }
 
-function validateAnalysisKind(input: unknown, schema: unknown, run: boolean, checkConditionSource: ConditionChecker | undefined): { value?: Obj; errors: FieldError[] } {
+function validateAnalysisKind(
+  input: unknown,
+  schema: unknown,
+  run: boolean,
+  checkConditionSource: ConditionChecker | undefined,
+  checkQuery: QueryChecker | undefined,
+): { value?: Obj; errors: FieldError[] } {
   return validateObject(input, (value, base) => {
     const { problems } = base;
-    const ctx: AnalysisContext = { ...base, run, checkCondition: checkConditionSource };
+    const ctx: AnalysisContext = { ...base, run, checkCondition: checkConditionSource, checkQuery };
     const apiVersion = value.apiVersion;
     if (typeof apiVersion === 'string' && apiVersion !== API_VERSION && apiVersion !== ARGO_API_VERSION) {
       problems.add(['apiVersion'], `must be ${API_VERSION} (or ${ARGO_API_VERSION}, which Weir reads as ${API_VERSION}); got ${JSON.stringify(apiVersion)}`);
@@ -1579,17 +1651,21 @@ function validateAnalysisKind(input: unknown, schema: unknown, run: boolean, che
  * Validates an AnalysisTemplate (`weir.dev/v1alpha1`, or `argoproj.io/v1alpha1`
  * checked the same way). `checkCondition`, when given, parses each
  * successCondition and failureCondition; its problems are reported as
- * `spec.metrics[0].successCondition: <message> at position <n>`. Returns every
- * problem found; `analysisTemplate` only when there are none. Never throws.
+ * `spec.metrics[0].successCondition: <message> at position <n>`.
+ * `checkQuery`, when given, parses each PromQL query (prometheus.query and
+ * the judge's baseline and canary queries); its problems are reported as
+ * `spec.metrics[0].provider.prometheus.query: PromQL syntax error at line
+ * <l>, column <c> of the query: <message>`. Returns every problem found;
+ * `analysisTemplate` only when there are none. Never throws.
  */
-export function validateAnalysisTemplate(input: unknown, checkCondition?: ConditionChecker): AnalysisTemplateValidationResult {
-  const { value, errors } = validateAnalysisKind(input, AnalysisTemplate, false, checkCondition);
+export function validateAnalysisTemplate(input: unknown, checkCondition?: ConditionChecker, checkQuery?: QueryChecker): AnalysisTemplateValidationResult {
+  const { value, errors } = validateAnalysisKind(input, AnalysisTemplate, false, checkCondition, checkQuery);
   return value ? { analysisTemplate: value as unknown as AnalysisTemplate, errors } : { errors };
 }
 
 /** Validates a ClusterAnalysisTemplate, as validateAnalysisTemplate does an AnalysisTemplate. */
-export function validateClusterAnalysisTemplate(input: unknown, checkCondition?: ConditionChecker): ClusterAnalysisTemplateValidationResult {
-  const { value, errors } = validateAnalysisKind(input, ClusterAnalysisTemplate, false, checkCondition);
+export function validateClusterAnalysisTemplate(input: unknown, checkCondition?: ConditionChecker, checkQuery?: QueryChecker): ClusterAnalysisTemplateValidationResult {
+  const { value, errors } = validateAnalysisKind(input, ClusterAnalysisTemplate, false, checkCondition, checkQuery);
   return value ? { clusterAnalysisTemplate: value as unknown as ClusterAnalysisTemplate, errors } : { errors };
 }
 
@@ -1598,7 +1674,7 @@ export function validateClusterAnalysisTemplate(input: unknown, checkCondition?:
  * resolved (a value, or a secretKeyRef read when measuring), and its status
  * against the schema. Never throws.
  */
-export function validateAnalysisRun(input: unknown, checkCondition?: ConditionChecker): AnalysisRunValidationResult {
-  const { value, errors } = validateAnalysisKind(input, AnalysisRun, true, checkCondition);
+export function validateAnalysisRun(input: unknown, checkCondition?: ConditionChecker, checkQuery?: QueryChecker): AnalysisRunValidationResult {
+  const { value, errors } = validateAnalysisKind(input, AnalysisRun, true, checkCondition, checkQuery);
   return value ? { analysisRun: value as unknown as AnalysisRun, errors } : { errors };
 }

@@ -2,21 +2,36 @@
 // Weir checks a commit before applying anything from it. Files and
 // directories (searched recursively for .yaml/.yml); Rollouts, GitSources and
 // analysis templates and runs of weir.dev, and Argo Rollouts' kinds of
-// argoproj.io (read as weir.dev); one line per problem:
+// argoproj.io (read as weir.dev), PromQL queries included; one line per
+// problem:
 //
 //   rollouts/app.yaml:23: spec.strategy.canary.steps[2].setWeight: must be between 0 and 100
 //
+// Analysis templates a Rollout names are looked for among all the linted
+// files (an AnalysisTemplate in the Rollout's namespace, a namespace left
+// unset on either side matching, or a ClusterAnalysisTemplate). One that is
+// not there may be in the cluster, which lint does not see: a note (`...:
+// note: ...`), not a problem, unless --self-contained says the files are the
+// whole desired state (as a GitSource's path is when its templates live in
+// Git): then it is a problem, as Git sync refuses a commit naming a template
+// that is in neither the commit nor the cluster.
+//
 // Other kinds are listed as skipped. Exit code 0 when every object is valid,
-// 1 otherwise. It never crashes on its input: unreadable files and malformed
-// YAML are problems like any other.
+// 1 otherwise (notes do not count). It never crashes on its input:
+// unreadable files and malformed YAML are problems like any other.
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { ARGO_API_VERSION, GROUP } from '../api/common.ts';
 import { convertArgoObject, isArgoKind } from '../api/convert.ts';
-import { lineOf, loadManifestFile, type ManifestDocument } from '../api/manifests.ts';
-import { formatFieldPath, parseFieldPath, type PathSegment } from '../api/validate.ts';
-import { WEIR_VALIDATORS } from '../sync/validate.ts';
+import { lineOf, loadManifestFile, type ManifestDocument, type ParsedManifests } from '../api/manifests.ts';
+import { formatFieldPath, parseFieldPath, templateReferences, type PathSegment } from '../api/validate.ts';
+import { WEIR_VALIDATORS, definedTemplate, holdsTemplate, templateHint, type DefinedTemplate } from '../sync/validate.ts';
+
+export interface LintOptions {
+  /** The linted files are all there is: a template a Rollout names that they do not define is a problem, not a note. */
+  selfContained?: boolean;
+}
 
 export interface LintSummary {
   /** YAML files read. */
@@ -31,6 +46,15 @@ export interface LintSummary {
   problems: number;
   /** Documents of kinds lint does not check. */
   skipped: number;
+  /** Notes: templates a Rollout names that the linted files do not define (problems with --self-contained). */
+  notes: number;
+}
+
+interface LintContext {
+  summary: LintSummary;
+  /** Every analysis template the linted files define. */
+  templates: readonly DefinedTemplate[];
+  selfContained: boolean;
 }
 
 interface Finding {
@@ -121,12 +145,20 @@ function isCheckedKind(obj: Record<string, unknown>): boolean {
   return group === GROUP || (group === ARGO_API_VERSION.split('/')[0] && isArgoKind(obj));
 }
 
+/** The objects of a document: itself, or the items of a v1 List (kubectl's multi-object form). */
+function objectsOf(object: unknown): unknown[] {
+  if (isRecord(object) && typeof object.kind === 'string' && object.kind.endsWith('List') && object.apiVersion === 'v1' && Array.isArray(object.items)) {
+    return object.items.flatMap((item: unknown) => objectsOf(item));
+  }
+  return [object];
+}
+
 /**
- * Lints files and directories, writing one line per problem or skipped
- * document and a summary line. Never throws for bad input.
+ * Lints files and directories, writing one line per problem, note or
+ * skipped document and a summary line. Never throws for bad input.
  */
-export async function lintPaths(paths: readonly string[], write: (line: string) => void): Promise<LintSummary> {
-  const summary: LintSummary = { files: 0, rollouts: 0, others: 0, invalid: 0, problems: 0, skipped: 0 };
+export async function lintPaths(paths: readonly string[], write: (line: string) => void, options: LintOptions = {}): Promise<LintSummary> {
+  const summary: LintSummary = { files: 0, rollouts: 0, others: 0, invalid: 0, problems: 0, skipped: 0, notes: 0 };
   const files: string[] = [];
   const seen = new Set<string>();
   for (const arg of paths) {
@@ -147,20 +179,34 @@ export async function lintPaths(paths: readonly string[], write: (line: string) 
     );
   }
 
+  // Every file is read first: a Rollout's templates may be in any of them.
+  const loaded: { file: string; parsed?: ParsedManifests; error?: unknown }[] = [];
   for (const file of files) {
+    try {
+      loaded.push({ file, parsed: await loadManifestFile(file) });
+    } catch (err) {
+      loaded.push({ file, error: err });
+    }
+  }
+  const templates = loaded.flatMap(({ parsed }) =>
+    (parsed?.documents ?? []).flatMap((d) => objectsOf(d.object).flatMap((object) => definedTemplate(object) ?? [])),
+  );
+  const context: LintContext = { summary, templates, selfContained: options.selfContained === true };
+
+  for (const { file, parsed, error } of loaded) {
     summary.files++;
     const findings: Finding[] = [];
     const report = (line: number, text: string): void => {
       findings.push({ line, text: `${file}:${line}: ${text}` });
     };
     try {
-      const parsed = await loadManifestFile(file);
-      for (const error of parsed.errors) {
+      if (parsed === undefined) throw error;
+      for (const e of parsed.errors) {
         summary.problems++;
-        if (error.line === undefined) findings.push({ line: 0, text: `${file}: ${error.message}` });
-        else report(error.line, error.message);
+        if (e.line === undefined) findings.push({ line: 0, text: `${file}: ${e.message}` });
+        else report(e.line, e.message);
       }
-      for (const document of parsed.documents) lintObject(document.object, [], document, summary, report);
+      for (const document of parsed.documents) lintObject(document.object, [], document, context, report);
     } catch (err) {
       summary.problems++;
       findings.push({ line: 0, text: `${file}: could not be checked: ${err instanceof Error ? err.message : String(err)}` });
@@ -174,18 +220,48 @@ export async function lintPaths(paths: readonly string[], write: (line: string) 
     `${plural(summary.rollouts, 'Rollout')}${summary.others > 0 ? ` and ${plural(summary.others, 'other object')}` : ''}${summary.invalid > 0 ? ` (${summary.invalid} invalid)` : ''}`,
     plural(summary.problems, 'problem'),
     `${summary.skipped} skipped`,
+    ...(summary.notes > 0 ? [plural(summary.notes, 'note')] : []),
   ];
   write(`weir lint: ${parts.join(', ')}`);
   return summary;
+}
+
+/** The templates a Rollout names that the linted files do not define: notes, or problems with --self-contained. */
+function lintTemplateReferences(
+  rollout: Record<string, unknown>,
+  prefix: PathSegment[],
+  document: ManifestDocument,
+  context: LintContext,
+  report: (line: number, text: string) => void,
+): number {
+  const meta = rollout.metadata;
+  const namespace = isRecord(meta) && typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
+  let problems = 0;
+  for (const ref of templateReferences(rollout)) {
+    if (holdsTemplate(context.templates, ref, namespace)) continue;
+    const path = [...prefix, ...ref.path];
+    const what = `${ref.kind} ${JSON.stringify(ref.name)}`;
+    const hint = templateHint(context.templates, ref, namespace, 'the linted files');
+    if (context.selfContained) {
+      problems++;
+      report(lineOf(document, path), `${formatFieldPath(path)}: ${what} is not in the linted files, which --self-contained says hold every template${hint}`);
+      continue;
+    }
+    context.summary.notes++;
+    const cluster = ref.kind === 'ClusterAnalysisTemplate' ? 'the cluster' : namespace === undefined ? "the Rollout's namespace of the cluster" : `namespace ${JSON.stringify(namespace)} of the cluster`;
+    report(lineOf(document, path), `${formatFieldPath(path)}: note: ${what} is not in the linted files, so it must be in ${cluster} (Git sync refuses a commit otherwise)${hint}`);
+  }
+  return problems;
 }
 
 function lintObject(
   object: unknown,
   prefix: PathSegment[],
   document: ManifestDocument,
-  summary: LintSummary,
+  context: LintContext,
   report: (line: number, text: string) => void,
 ): void {
+  const { summary } = context;
   const line = lineOf(document, prefix);
   if (object === null || object === undefined) return; // an empty document
   if (!isRecord(object)) {
@@ -196,7 +272,7 @@ function lintObject(
   // A v1 List (kubectl's multi-object form): check its items.
   if (typeof object.kind === 'string' && object.kind.endsWith('List') && object.apiVersion === 'v1' && Array.isArray(object.items)) {
     object.items.forEach((item: unknown, i) => {
-      lintObject(item, [...prefix, 'items', i], document, summary, report);
+      lintObject(item, [...prefix, 'items', i], document, context, report);
     });
     return;
   }
@@ -211,14 +287,16 @@ function lintObject(
   else summary.others++;
   const validate = WEIR_VALIDATORS[kind];
   if (validate === undefined) return;
-  const result = validate(isArgoKind(object) ? convertArgoObject(object) : object);
-  if (result.errors.length === 0) return;
-  summary.invalid++;
+  const converted = isArgoKind(object) ? convertArgoObject(object) : object;
+  const result = validate(converted);
   for (const error of result.errors) {
     summary.problems++;
     const path = [...prefix, ...parseFieldPath(error.path)];
     report(lineOf(document, path), `${formatFieldPath(path) || 'document'}: ${error.message}`);
   }
+  const missing = kind === 'Rollout' ? lintTemplateReferences(converted, prefix, document, context, report) : 0;
+  summary.problems += missing;
+  if (result.errors.length > 0 || missing > 0) summary.invalid++;
 }
 
 /** Adds `weir lint PATH...` to the program. */
@@ -226,18 +304,39 @@ export function registerLintCommand(program: Command): void {
   program
     .command('lint')
     .description(
-      'check Weir manifests (Rollouts, GitSources, analysis templates; weir.dev and argoproj.io) without a cluster: prints file:line: field: reason per problem; exit code 1 when any is invalid',
+      'check Weir manifests (Rollouts, GitSources, analysis templates; weir.dev and argoproj.io) without a cluster, PromQL queries and the templates Rollouts name included: prints file:line: field: reason per problem; exit code 1 when any is invalid',
     )
     .argument('<paths...>', 'YAML files, or directories searched recursively for .yaml/.yml files')
-    .action(async (paths: string[]) => {
+    .option(
+      '--self-contained',
+      'the files are the whole desired state: an analysis template a Rollout names that they do not define is a problem (exit 1), as Git sync refuses a commit naming a template that is in neither the commit nor the cluster; without it, a note',
+    )
+    .addHelpText(
+      'after',
+      `
+PromQL queries of analysis templates are parsed with Prometheus' own grammar;
+{{args.x}} placeholders may stand for any value.
+
+A templateName a Rollout names is looked for among all the linted files: an
+AnalysisTemplate in the Rollout's namespace (unset on either side matches) or,
+with clusterScope: true, a ClusterAnalysisTemplate. Lint does not read the
+cluster, so one that is not there is a note ("file:line: field: note: ..."),
+since the template may live in the cluster; notes do not change the exit code.
+With --self-contained it is a problem.`,
+    )
+    .action(async (paths: string[], options: { selfContained?: boolean }) => {
       // A reader that goes away (`weir lint . | head`) ends the output, not the process.
       let closed = false;
       process.stdout.on('error', () => {
         closed = true;
       });
-      const summary = await lintPaths(paths, (line) => {
-        if (!closed) process.stdout.write(`${line}\n`);
-      });
+      const summary = await lintPaths(
+        paths,
+        (line) => {
+          if (!closed) process.stdout.write(`${line}\n`);
+        },
+        { selfContained: options.selfContained === true },
+      );
       process.exitCode = summary.problems > 0 ? 1 : 0;
     });
 }

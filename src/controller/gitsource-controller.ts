@@ -18,6 +18,7 @@ import {
   SOURCE_LABEL,
   SyncClient,
   applyDocuments,
+  clusterTemplateLookup,
   correctDrift,
   detectDrift,
   formatProblem,
@@ -402,7 +403,14 @@ export class GitSourceController {
   async #applyRevision(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, ref: string, revision: string, at: string, mode: 'apply' | 'rollback'): Promise<boolean> {
     status.lastAttemptedRevision = revision;
     const { documents, problems: loadProblems } = await this.#documentsAt(stored, remote, ref, revision);
-    const problems = [...loadProblems, ...(await validateDocuments(documents, serverDryRun(this.#client), { fallbackNamespace: stored.metadata.namespace ?? 'default' }))];
+    const problems = [
+      ...loadProblems,
+      ...(await validateDocuments(documents, serverDryRun(this.#client), {
+        fallbackNamespace: stored.metadata.namespace ?? 'default',
+        // A template the commit lacks must be in the cluster (and not one this commit's prune would delete).
+        templateExists: clusterTemplateLookup(this.#client, { source: this.#source(stored), prune: gs.spec.prune !== false }),
+      })),
+    ];
     if (problems.length > 0) {
       const message = `${short(revision)}: ${formatProblems(problems)}`;
       // The same commit is checked again at each poll (the cluster may have changed); it is reported once.

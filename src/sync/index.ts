@@ -14,7 +14,18 @@ export {
   type ParsedDocuments,
   type YamlLimits,
 } from './documents.ts';
-export { FIELD_MANAGER, duplicateProblems, parseApplyPath, serverDryRun, validateDocuments, type DryRun, type ValidateOptions } from './validate.ts';
+export {
+  FIELD_MANAGER,
+  clusterTemplateLookup,
+  duplicateProblems,
+  parseApplyPath,
+  serverDryRun,
+  validateDocuments,
+  type DryRun,
+  type TemplateKind,
+  type TemplateLookup,
+  type ValidateOptions,
+} from './validate.ts';
 export {
   ApplyError,
   GIT_REVISION_ANNOTATION,

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { SOURCE_LABEL, sourceLabelValue } from './apply.ts';
 import type { SyncDocument, SyncObject } from './types.ts';
 import { docs, kubeError, notServed } from './testkit.ts';
-import { duplicateProblems, parseApplyPath, validateDocuments, type DryRun } from './validate.ts';
+import { clusterTemplateLookup, duplicateProblems, parseApplyPath, validateDocuments, type DryRun, type TemplateLookup } from './validate.ts';
 
 /** A dry run that refuses objects by name with the error their function returns (undefined: accepted), and records what it was asked. */
 function fakeDryRun(refuse: Record<string, (obj: SyncObject) => Error | undefined> = {}): DryRun & { seen: SyncObject[] } {
@@ -52,14 +54,42 @@ spec:
 `;
 
 describe('validateDocuments', () => {
-  it('passes a valid set, dry-running only what is not a Weir kind', async () => {
+  it("passes a valid set, dry-running every object, Weir's kinds too", async () => {
     const dryRun = fakeDryRun();
     const set = docs(`${ROLLOUT}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n`);
     assert.deepEqual(await validateDocuments(set, dryRun), []);
     assert.deepEqual(
-      dryRun.seen.map((o) => o.kind),
-      ['ConfigMap'],
+      dryRun.seen.map((o) => `${o.apiVersion} ${o.kind}`).sort(),
+      ['v1 ConfigMap', 'weir.dev/v1alpha1 Rollout'],
     );
+  });
+
+  it('refuses a Rollout in a namespace that does not exist, as the dry run finds', async () => {
+    const set = docs(ROLLOUT.replace('namespace: shop', 'namespace: ghost'), 'rollouts/app.yaml');
+    const dryRun = fakeDryRun({ app: () => kubeError(404, 'NotFound', 'namespaces "ghost" not found') });
+    const problems = await validateDocuments(set, dryRun);
+    assert.deepEqual(problems, [
+      { file: 'rollouts/app.yaml', index: 0, line: 5, field: 'metadata.namespace', message: 'namespace "ghost" does not exist and no Namespace in this revision creates it' },
+    ]);
+  });
+
+  it("dry-runs a converted argoproj.io Rollout as the weir.dev one it applies, and reports the server's refusal", async () => {
+    const set = docs(ROLLOUT.replace('weir.dev/v1alpha1', 'argoproj.io/v1alpha1'), 'argo.yaml');
+    const dryRun = fakeDryRun({ app: () => kubeError(403, 'Forbidden', 'rollouts.weir.dev "app" is forbidden: User "weir" cannot patch resource "rollouts" in namespace "shop"') });
+    const problems = await validateDocuments(set, dryRun);
+    assert.deepEqual(
+      dryRun.seen.map((o) => o.apiVersion),
+      ['weir.dev/v1alpha1'],
+    );
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]?.message ?? '', /dry run refused it: .*cannot patch resource "rollouts"/);
+  });
+
+  it("does not dry-run a Weir object Weir's validators refuse", async () => {
+    const set = docs(ROLLOUT.replace('setWeight: 20', 'setWeight: 120'));
+    const dryRun = fakeDryRun();
+    assert.equal((await validateDocuments(set, dryRun)).length, 1);
+    assert.deepEqual(dryRun.seen, []);
   });
 
   it("reports a Rollout's problems at the field's line", async () => {
@@ -227,7 +257,7 @@ describe('parseApplyPath', () => {
 });
 
 describe('validateDocuments: analysis kinds', () => {
-  it('checks an AnalysisTemplate with Weir’s schema, conditions included, without a dry run', async () => {
+  it('checks an AnalysisTemplate with Weir’s schema, conditions included, and does not dry-run it when it is invalid', async () => {
     const doc: SyncDocument = {
       file: 'analysis.yaml',
       index: 0,
@@ -251,5 +281,258 @@ describe('validateDocuments: analysis kinds', () => {
     assert.ok(problem);
     assert.equal(problem.field, 'spec.metrics[0].successCondition');
     assert.match(problem.message, /at position 13/);
+  });
+});
+
+/** The 1-based line of the first line of `yaml` that contains `text`. */
+function lineWith(yaml: string, text: string, from = 0): number {
+  const lines = yaml.split('\n');
+  const i = lines.findIndex((l, n) => n >= from && l.includes(text));
+  assert.ok(i >= 0, `no line with ${text}`);
+  return i + 1;
+}
+
+const ANALYSED = `apiVersion: weir.dev/v1alpha1
+kind: Rollout
+metadata:
+  name: app
+  namespace: shop
+spec:
+  selector:
+    matchLabels: {app: app}
+  template:
+    metadata:
+      labels: {app: app}
+    spec:
+      containers: [{name: app, image: weir-demo:v1}]
+  strategy:
+    canary:
+      analysis:
+        templates:
+          - templateName: background-latency
+      steps:
+        - setWeight: 20
+        - analysis:
+            templates:
+              - templateName: success-rate
+              - templateName: shared-errors
+                clusterScope: true
+`;
+
+const BLUE_GREEN = `apiVersion: weir.dev/v1alpha1
+kind: Rollout
+metadata: {name: bg, namespace: shop}
+spec:
+  selector: {matchLabels: {app: bg}}
+  template:
+    metadata: {labels: {app: bg}}
+    spec: {containers: [{name: app, image: weir-demo:v1}]}
+  strategy:
+    blueGreen:
+      activeService: bg-active
+      previewService: bg-preview
+      prePromotionAnalysis:
+        templates: [{templateName: smoke}]
+      postPromotionAnalysis:
+        templates: [{templateName: soak}]
+`;
+
+function template(kind: 'AnalysisTemplate' | 'ClusterAnalysisTemplate', name: string, namespace?: string, apiVersion = 'weir.dev/v1alpha1', query = 'vector(1)'): string {
+  const ns = namespace === undefined ? '' : `, namespace: ${namespace}`;
+  return `apiVersion: ${apiVersion}
+kind: ${kind}
+metadata: {name: ${name}${ns}}
+spec:
+  metrics:
+    - name: m
+      successCondition: result[0] == 1
+      provider:
+        prometheus:
+          address: http://prometheus:9090
+          query: ${JSON.stringify(query)}
+`;
+}
+
+/** A template lookup that answers from a list of `Kind namespace/name` (`Kind name` when cluster-scoped), recording the questions. */
+function fakeLookup(present: string[] = [], fail?: (key: string) => Error | undefined): TemplateLookup & { asked: string[] } {
+  const asked: string[] = [];
+  const lookup: TemplateLookup = (kind, namespace, name) => {
+    const key = `${kind} ${namespace === undefined ? '' : `${namespace}/`}${name}`;
+    asked.push(key);
+    const error = fail?.(key);
+    return error ? Promise.reject(error) : Promise.resolve(present.includes(key));
+  };
+  return Object.assign(lookup, { asked });
+}
+
+describe('validateDocuments: analysis templates a Rollout names', () => {
+  it('refuses every templateName the revision does not hold, at its line, when only the revision is consulted', async () => {
+    const problems = await validateDocuments(docs(ANALYSED, 'apps/rollout.yaml'), fakeDryRun());
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.line, p.field]),
+      [
+        ['apps/rollout.yaml', lineWith(ANALYSED, 'background-latency'), 'spec.strategy.canary.analysis.templates[0].templateName'],
+        ['apps/rollout.yaml', lineWith(ANALYSED, 'success-rate'), 'spec.strategy.canary.steps[1].analysis.templates[0].templateName'],
+        ['apps/rollout.yaml', lineWith(ANALYSED, 'shared-errors'), 'spec.strategy.canary.steps[1].analysis.templates[1].templateName'],
+      ],
+    );
+    assert.equal(problems[1]?.message, 'AnalysisTemplate "success-rate" is not in this revision (in namespace "shop"), and only this revision was consulted');
+    assert.equal(problems[2]?.message, 'ClusterAnalysisTemplate "shared-errors" is not in this revision, and only this revision was consulted');
+  });
+
+  it("finds blue/green's prePromotionAnalysis and postPromotionAnalysis templates too", async () => {
+    const problems = await validateDocuments(docs(BLUE_GREEN, 'bg.yaml'), fakeDryRun());
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.field, p.message.slice(0, p.message.indexOf(' is '))]),
+      [
+        [lineWith(BLUE_GREEN, 'smoke'), 'spec.strategy.blueGreen.prePromotionAnalysis.templates[0].templateName', 'AnalysisTemplate "smoke"'],
+        [lineWith(BLUE_GREEN, 'soak'), 'spec.strategy.blueGreen.postPromotionAnalysis.templates[0].templateName', 'AnalysisTemplate "soak"'],
+      ],
+    );
+  });
+
+  it("passes templates the revision holds: in the Rollout's namespace, cluster-scoped, or argoproj.io ones", async () => {
+    const set = docs(
+      [
+        ANALYSED,
+        template('AnalysisTemplate', 'background-latency', 'shop'),
+        template('AnalysisTemplate', 'success-rate', 'shop', 'argoproj.io/v1alpha1'),
+        template('ClusterAnalysisTemplate', 'shared-errors'),
+      ].join('---\n'),
+    );
+    const lookup = fakeLookup();
+    assert.deepEqual(await validateDocuments(set, fakeDryRun(), { templateExists: lookup }), []);
+    assert.deepEqual(lookup.asked, [], 'the cluster is not asked about what the revision holds');
+  });
+
+  it('says when the revision has the template in another namespace or scope', async () => {
+    const set = docs([ANALYSED, template('AnalysisTemplate', 'success-rate', 'other'), template('AnalysisTemplate', 'shared-errors', 'shop'), template('AnalysisTemplate', 'background-latency', 'shop')].join('---\n'));
+    const problems = await validateDocuments(set, fakeDryRun());
+    assert.deepEqual(
+      problems.map((p) => p.message),
+      [
+        'AnalysisTemplate "success-rate" is not in this revision (in namespace "shop"), and only this revision was consulted (in this revision it is in namespace "other": a Rollout runs AnalysisTemplates of its own namespace only)',
+        'ClusterAnalysisTemplate "shared-errors" is not in this revision, and only this revision was consulted (in this revision there is an AnalysisTemplate "shared-errors": name it without clusterScope: true)',
+      ],
+    );
+  });
+
+  it('asks the cluster about the rest, once per template: namespaced ones in the Rollout’s namespace', async () => {
+    const twice = ANALYSED.replace('- setWeight: 20', '- analysis: {templates: [{templateName: success-rate}]}');
+    const lookup = fakeLookup(['AnalysisTemplate shop/background-latency', 'ClusterAnalysisTemplate shared-errors']);
+    const problems = await validateDocuments(docs(twice, 'r.yaml'), fakeDryRun(), { templateExists: lookup });
+    assert.deepEqual([...lookup.asked].sort(), ['AnalysisTemplate shop/background-latency', 'AnalysisTemplate shop/success-rate', 'ClusterAnalysisTemplate shared-errors']);
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.field, p.message]),
+      [
+        [lineWith(twice, 'success-rate'), 'spec.strategy.canary.steps[0].analysis.templates[0].templateName', 'AnalysisTemplate "success-rate" is in neither this revision nor namespace "shop" of the cluster: the Rollout could not run this analysis'],
+        [lineWith(twice, 'success-rate', lineWith(twice, 'success-rate')), 'spec.strategy.canary.steps[1].analysis.templates[0].templateName', 'AnalysisTemplate "success-rate" is in neither this revision nor namespace "shop" of the cluster: the Rollout could not run this analysis'],
+      ],
+    );
+  });
+
+  it('names a missing ClusterAnalysisTemplate as the cluster’s', async () => {
+    const lookup = fakeLookup(['AnalysisTemplate shop/background-latency', 'AnalysisTemplate shop/success-rate']);
+    const problems = await validateDocuments(docs(ANALYSED), fakeDryRun(), { templateExists: lookup });
+    assert.deepEqual(
+      problems.map((p) => p.message),
+      ['ClusterAnalysisTemplate "shared-errors" is in neither this revision nor the cluster: the Rollout could not run this analysis'],
+    );
+  });
+
+  it('reports a lookup the API server forbids, and rethrows one that says nothing about the commit', async () => {
+    const forbidden = fakeLookup(['AnalysisTemplate shop/background-latency', 'AnalysisTemplate shop/success-rate'], (key) =>
+      key.startsWith('Cluster') ? kubeError(403, 'Forbidden', 'clusteranalysistemplates.weir.dev "shared-errors" is forbidden') : undefined,
+    );
+    const problems = await validateDocuments(docs(ANALYSED), fakeDryRun(), { templateExists: forbidden });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]?.message ?? '', /^ClusterAnalysisTemplate "shared-errors" is not in this revision, and the cluster refused to say whether it has it: .*forbidden/);
+    const down = fakeLookup([], () => kubeError(503, 'ServiceUnavailable', 'etcd is down'));
+    await assert.rejects(validateDocuments(docs(ANALYSED), fakeDryRun(), { templateExists: down }), /HTTP 503/);
+  });
+});
+
+describe('validateDocuments: PromQL in analysis templates', () => {
+  it('refuses a query that does not parse, at the line of the query field, with the position in the query', async () => {
+    const yaml = [ROLLOUT, template('AnalysisTemplate', 'success-rate', 'shop', 'weir.dev/v1alpha1', 'sum(rate(http_requests_total{code="200"}[1m])')].join('---\n');
+    const dryRun = fakeDryRun();
+    const problems = await validateDocuments(docs(yaml, 'apps/analysis.yaml'), dryRun);
+    assert.deepEqual(problems, [
+      {
+        file: 'apps/analysis.yaml',
+        index: 1,
+        line: lineWith(yaml, 'query: "sum('),
+        field: 'spec.metrics[0].provider.prometheus.query',
+        message: 'PromQL syntax error at line 1, column 46 of the query: the query ends before "(" at column 4 is closed',
+      },
+    ]);
+    assert.deepEqual(
+      dryRun.seen.map((o) => o.kind),
+      ['Rollout'],
+      'the refused template is not dry-run',
+    );
+  });
+
+  it('accepts queries with placeholders, and checks the judge’s queries too', async () => {
+    const yaml = `apiVersion: weir.dev/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: judged, namespace: shop}
+spec:
+  args: [{name: window}, {name: hash}, {name: service-name}]
+  metrics:
+    - name: rate
+      successCondition: result[0] > 0
+      provider:
+        prometheus:
+          address: http://prometheus:9090
+          query: sum(rate(x{service="{{ args.service-name }}"}[{{args.window}}]))
+    - name: judge
+      provider:
+        judge:
+          address: http://prometheus:9090
+          baseline: {query: 'rate(errors_total{pod_template_hash="{{args.hash}}"}[1m])'}
+          canary: {query: 'rate(errors_total{pod_template_hash="{{args.hash}}"}[1m]'}
+`;
+    const problems = await validateDocuments(docs(yaml, 'judge.yaml'), fakeDryRun());
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.field]),
+      [[18, 'spec.metrics[1].provider.judge.canary.query']],
+    );
+    assert.match(problems[0]?.message ?? '', /^PromQL syntax error at line 1, column 57 of the query: the query ends before "\(" at column 5 is closed$/);
+  });
+});
+
+describe('clusterTemplateLookup', () => {
+  function client(found: Record<string, { labels?: Record<string, string> } | Error>) {
+    const reads: string[] = [];
+    return {
+      reads,
+      read(header: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<KubernetesObject> {
+        const key = `${header.apiVersion} ${header.kind} ${header.metadata.namespace ?? ''}/${header.metadata.name}`;
+        reads.push(key);
+        const entry = found[key];
+        if (entry === undefined) return Promise.reject(kubeError(404, 'NotFound', `${header.kind} "${header.metadata.name}" not found`));
+        if (entry instanceof Error) return Promise.reject(entry);
+        return Promise.resolve({ apiVersion: header.apiVersion, kind: header.kind, metadata: { ...header.metadata, ...entry } });
+      },
+    };
+  }
+
+  it('reads weir.dev templates: found is true, 404 false, and other errors are thrown', async () => {
+    const c = client({ 'weir.dev/v1alpha1 AnalysisTemplate shop/a': {}, 'weir.dev/v1alpha1 ClusterAnalysisTemplate /c': {}, 'weir.dev/v1alpha1 AnalysisTemplate shop/down': kubeError(500, 'InternalError', 'boom') });
+    const lookup = clusterTemplateLookup(c);
+    assert.equal(await lookup('AnalysisTemplate', 'shop', 'a'), true);
+    assert.equal(await lookup('AnalysisTemplate', 'other', 'a'), false);
+    assert.equal(await lookup('ClusterAnalysisTemplate', undefined, 'c'), true);
+    await assert.rejects(lookup('AnalysisTemplate', 'shop', 'down'), /HTTP 500/);
+    assert.deepEqual(c.reads, ['weir.dev/v1alpha1 AnalysisTemplate shop/a', 'weir.dev/v1alpha1 AnalysisTemplate other/a', 'weir.dev/v1alpha1 ClusterAnalysisTemplate /c', 'weir.dev/v1alpha1 AnalysisTemplate shop/down']);
+  });
+
+  it("counts a template this source applied as gone when the source prunes (the commit no longer has it)", async () => {
+    const source = { namespace: 'shop', name: 'apps' };
+    const c = client({ 'weir.dev/v1alpha1 AnalysisTemplate shop/ours': { labels: { [SOURCE_LABEL]: sourceLabelValue(source) } }, 'weir.dev/v1alpha1 AnalysisTemplate shop/theirs': { labels: { [SOURCE_LABEL]: 'shop.other' } } });
+    assert.equal(await clusterTemplateLookup(c, { source })('AnalysisTemplate', 'shop', 'ours'), false);
+    assert.equal(await clusterTemplateLookup(c, { source })('AnalysisTemplate', 'shop', 'theirs'), true);
+    assert.equal(await clusterTemplateLookup(c, { source, prune: false })('AnalysisTemplate', 'shop', 'ours'), true, 'without pruning it stays');
   });
 });

@@ -1,14 +1,20 @@
 // Validating a commit's documents in full before anything is applied
 // (DESIGN principle 5): Weir's own kinds with Weir's validators (an
-// argoproj.io Rollout converted to weir.dev first), every other object
-// through a server-side dry-run apply, plus objects defined twice. Every
-// problem points at a file, a line and, where known, a field.
+// argoproj.io Rollout converted to weir.dev first; PromQL queries parsed),
+// then every object Weir's validators accept, of Weir's kinds too, through a
+// server-side dry-run apply (the CRDs of Weir's kinds are on the server, so
+// it refuses what the real apply would: a namespace that does not exist,
+// RBAC, the CRD's schema); plus objects defined twice, and analysis
+// templates a Rollout names that are neither in the commit nor in the
+// cluster. Every problem points at a file, a line and, where known, a field.
 //
-// The dry run is a plain function parameter: the real one is serverDryRun
-// (ObjectApplier.apply with dryRun), tests pass their own. Bad input never
-// throws; an error that says nothing about the commit (the API server
-// unreachable, 5xx, 429, 401) is rethrown, so the caller retries instead of
-// rejecting a good commit.
+// The dry run and the cluster's templates are plain function parameters:
+// the real ones are serverDryRun (ObjectApplier.apply with dryRun) and
+// clusterTemplateLookup, tests pass their own. Without a template lookup
+// only the commit is consulted: a template it does not hold is a problem.
+// Bad input never throws; an error that says nothing about the commit (the
+// API server unreachable, 5xx, 429, 401) is rethrown, so the caller retries
+// instead of rejecting a good commit.
 //
 // What a dry run cannot check before anything is applied, and how it is handled:
 // - an object in a namespace this revision creates: the namespace does not
@@ -16,14 +22,18 @@
 //   GitSource's, which exists); without one it is not dry-run;
 // - an object of a kind a CustomResourceDefinition in this revision defines,
 //   while the API server does not serve it yet: not dry-run (it is applied
-//   after its CRD, and a failure then is an ApplyFailed).
+//   after its CRD, and a failure then is an ApplyFailed);
+// - an object of Weir's kinds that Weir's validators refuse: not dry-run
+//   (the server would only repeat the problems, in its own words).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION } from '../api/common.ts';
 import { convertArgoObject, isArgoKind } from '../api/convert.ts';
 import { lineOf } from '../api/manifests.ts';
 import { checkCondition } from '../analysis/conditions.ts';
+import { checkQuery } from '../analysis/promql.ts';
 import {
   formatFieldPath,
+  templateReferences,
   validateAnalysisRun,
   validateAnalysisTemplate,
   validateClusterAnalysisTemplate,
@@ -31,20 +41,39 @@ import {
   validateRollout,
   type FieldError,
   type PathSegment,
+  type TemplateReference,
 } from '../api/validate.ts';
 import type { ApplyOptions } from '../cluster/apply.ts';
 import { describeKubeError, kubeErrorInfo } from '../cluster/errors.ts';
+import { SOURCE_LABEL, sourceLabelValue } from './apply.ts';
 import { isNamespace, kindsDefinedBy } from './prepare.ts';
-import { formatRef, groupOf, isRecord, refKey, refOf, type SyncDocument, type SyncObject, type SyncProblem } from './types.ts';
+import { formatRef, groupOf, isRecord, refKey, refOf, type SourceRef, type SyncDocument, type SyncObject, type SyncProblem } from './types.ts';
 
 /** Validates an object on the server without persisting it; rejects with the API server's error. */
 export type DryRun = (obj: SyncObject) => Promise<void>;
 
+export type TemplateKind = TemplateReference['kind'];
+
+/**
+ * Whether the cluster has the analysis template (weir.dev/v1alpha1) a
+ * Rollout names: an AnalysisTemplate in `namespace`, or a
+ * ClusterAnalysisTemplate (`namespace` undefined). Rejects with the API
+ * server's error when it cannot tell: a 403 is reported as a problem of the
+ * commit, anything else rethrown (see the top of this file).
+ */
+export type TemplateLookup = (kind: TemplateKind, namespace: string | undefined, name: string) => Promise<boolean>;
+
 export interface ValidateOptions {
   /** An existing namespace to dry-run objects in whose own namespace this revision creates (the GitSource's). */
   fallbackNamespace?: string;
-  /** Dry runs in flight at once (default 8). */
+  /** Dry runs (and template lookups) in flight at once (default 8). */
   concurrency?: number;
+  /**
+   * The cluster's analysis templates, for those a Rollout names that the
+   * documents do not define (clusterTemplateLookup). Without it only the
+   * documents are consulted, and a template they lack is a problem.
+   */
+  templateExists?: TemplateLookup;
 }
 
 /** The field manager Weir applies with. */
@@ -57,14 +86,84 @@ export function serverDryRun(applier: { apply(obj: KubernetesObject, opts: Apply
   };
 }
 
+/**
+ * The real template lookup: reads the template from the API server (404:
+ * not there). With `source` and `prune` (the GitSource's; prune defaults to
+ * true as spec.prune does), a template labelled as this source's counts as
+ * absent: it is only asked about when the commit no longer holds it, so
+ * applying the commit prunes it.
+ */
+export function clusterTemplateLookup(
+  client: { read(header: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<KubernetesObject> },
+  opts: { source?: SourceRef; prune?: boolean } = {},
+): TemplateLookup {
+  const ours = opts.source === undefined || opts.prune === false ? undefined : sourceLabelValue(opts.source);
+  return async (kind, namespace, name) => {
+    try {
+      const found = await client.read({ apiVersion: API_VERSION, kind, metadata: { name, ...(namespace === undefined ? {} : { namespace }) } });
+      return ours === undefined || found.metadata?.labels?.[SOURCE_LABEL] !== ours;
+    } catch (err) {
+      const info = kubeErrorInfo(err);
+      if (info.code === 404) return false;
+      // Discovery does not know the kind: Weir's CRDs are not installed, so neither is the template.
+      if (info.code === undefined && info.message.startsWith('Unrecognized API version and kind')) return false;
+      throw err;
+    }
+  };
+}
+
 /** Validators for Weir's own kinds, by kind (apiVersion weir.dev/v1alpha1); `weir lint` uses them too. */
 export const WEIR_VALIDATORS: Readonly<Record<string, (obj: unknown) => { errors: FieldError[] }>> = {
   Rollout: validateRollout,
   GitSource: validateGitSource,
-  AnalysisTemplate: (obj) => validateAnalysisTemplate(obj, checkCondition),
-  ClusterAnalysisTemplate: (obj) => validateClusterAnalysisTemplate(obj, checkCondition),
-  AnalysisRun: (obj) => validateAnalysisRun(obj, checkCondition),
+  AnalysisTemplate: (obj) => validateAnalysisTemplate(obj, checkCondition, checkQuery),
+  ClusterAnalysisTemplate: (obj) => validateClusterAnalysisTemplate(obj, checkCondition, checkQuery),
+  AnalysisRun: (obj) => validateAnalysisRun(obj, checkCondition, checkQuery),
 };
+
+/** An analysis template some documents define: kind, name, and namespace (as written; none for a ClusterAnalysisTemplate). */
+export interface DefinedTemplate {
+  kind: TemplateKind;
+  name: string;
+  namespace?: string | undefined;
+}
+
+/** The analysis template an object is (weir.dev, or argoproj.io read as weir.dev), else undefined. */
+export function definedTemplate(obj: unknown): DefinedTemplate | undefined {
+  if (!isRecord(obj) || (obj.apiVersion !== API_VERSION && !isArgoKind(obj))) return undefined;
+  if (obj.kind !== 'AnalysisTemplate' && obj.kind !== 'ClusterAnalysisTemplate') return undefined;
+  const meta = obj.metadata;
+  if (!isRecord(meta) || typeof meta.name !== 'string' || meta.name === '') return undefined;
+  const namespace = obj.kind === 'AnalysisTemplate' && typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
+  return { kind: obj.kind, name: meta.name, namespace };
+}
+
+/**
+ * Whether `templates` hold what `ref` names for a Rollout in `namespace`: a
+ * ClusterAnalysisTemplate by name; an AnalysisTemplate by name in the
+ * Rollout's namespace (a namespace left unset on either side matches: it is
+ * decided where the files are applied).
+ */
+export function holdsTemplate(templates: readonly DefinedTemplate[], ref: Pick<TemplateReference, 'kind' | 'name'>, namespace: string | undefined): boolean {
+  return templates.some(
+    (t) => t.kind === ref.kind && t.name === ref.name && (t.kind === 'ClusterAnalysisTemplate' || t.namespace === undefined || namespace === undefined || t.namespace === namespace),
+  );
+}
+
+/** What a reference nearly matches (the other scope, another namespace), to say with a missing template; '' when nothing. */
+export function templateHint(templates: readonly DefinedTemplate[], ref: Pick<TemplateReference, 'kind' | 'name'>, namespace: string | undefined, where: string): string {
+  const other: TemplateKind = ref.kind === 'AnalysisTemplate' ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate';
+  if (holdsTemplate(templates, { kind: other, name: ref.name }, namespace)) {
+    return ref.kind === 'AnalysisTemplate'
+      ? ` (in ${where} there is a ClusterAnalysisTemplate ${JSON.stringify(ref.name)}: name it with clusterScope: true)`
+      : ` (in ${where} there is an AnalysisTemplate ${JSON.stringify(ref.name)}: name it without clusterScope: true)`;
+  }
+  const elsewhere = templates.filter((t) => t.kind === ref.kind && t.name === ref.name && t.namespace !== undefined).map((t) => JSON.stringify(t.namespace));
+  if (elsewhere.length > 0) {
+    return ` (in ${where} it is in namespace ${elsewhere.join(', ')}: a Rollout runs AnalysisTemplates of its own namespace only)`;
+  }
+  return '';
+}
 
 function problemAt(doc: SyncDocument, field: string | readonly PathSegment[] | undefined, message: string): SyncProblem {
   const path = field === undefined ? undefined : typeof field === 'string' ? field : formatFieldPath(field);
@@ -215,22 +314,64 @@ export function duplicateProblems(documents: readonly SyncDocument[]): SyncProbl
   return problems;
 }
 
+function describeTemplate(kind: TemplateKind, name: string): string {
+  return `${kind} ${JSON.stringify(name)}`;
+}
+
 /**
  * Every problem with the documents, in document order: duplicates, Weir's
- * validation of its kinds, the server's dry run of the rest. Pass prepared
- * documents (prepareDocuments) so namespaces are what will be applied.
- * Never throws for bad input; rethrows dry-run errors that are not about the
- * object (see the top of this file).
+ * validation of its kinds, analysis templates Rollouts name that neither the
+ * documents nor the cluster (opts.templateExists) hold, the server's dry run.
+ * Pass prepared documents (prepareDocuments) so namespaces are what will be
+ * applied. Never throws for bad input; rethrows errors that are not about
+ * the objects (see the top of this file).
  */
 export async function validateDocuments(documents: readonly SyncDocument[], dryRun: DryRun, opts: ValidateOptions = {}): Promise<SyncProblem[]> {
   const definedKinds = kindsDefinedBy(documents);
   const createdNamespaces = new Set(documents.filter((d) => isNamespace(d.object)).map((d) => d.object.metadata.name));
+  const objects = documents.map((doc) => (isArgoKind(doc.object) ? (convertArgoObject(doc.object) as SyncObject) : doc.object));
+  const templates = objects.map(definedTemplate).filter((t): t is DefinedTemplate => t !== undefined);
+  const lookups = new Map<string, Promise<boolean>>();
 
-  const check = async (doc: SyncDocument): Promise<SyncProblem[]> => {
-    const object = isArgoKind(doc.object) ? (convertArgoObject(doc.object) as SyncObject) : doc.object;
-    const validator = object.apiVersion === API_VERSION ? WEIR_VALIDATORS[object.kind] : undefined;
-    if (validator) return validator(object).errors.map((e) => problemAt(doc, e.path, e.message));
+  /** The cluster's answer for a template, asked once per template. */
+  const inCluster = (lookup: TemplateLookup, kind: TemplateKind, namespace: string | undefined, name: string): Promise<boolean> => {
+    const key = `${kind}/${namespace ?? ''}/${name}`;
+    let answer = lookups.get(key);
+    if (!answer) {
+      answer = lookup(kind, namespace, name);
+      lookups.set(key, answer);
+    }
+    return answer;
+  };
 
+  const templateProblems = async (doc: SyncDocument, rollout: SyncObject): Promise<SyncProblem[]> => {
+    const namespace = rollout.metadata.namespace;
+    const problems: SyncProblem[] = [];
+    for (const ref of templateReferences(rollout)) {
+      if (holdsTemplate(templates, ref, namespace)) continue;
+      const what = describeTemplate(ref.kind, ref.name);
+      const clusterNamespace = ref.kind === 'AnalysisTemplate' ? namespace : undefined;
+      const hint = templateHint(templates, ref, namespace, 'this revision');
+      const lookup = opts.templateExists;
+      if (lookup === undefined) {
+        const where = clusterNamespace === undefined ? '' : ` (in namespace ${JSON.stringify(clusterNamespace)})`;
+        problems.push(problemAt(doc, ref.path, `${what} is not in this revision${where}, and only this revision was consulted${hint}`));
+        continue;
+      }
+      try {
+        if (await inCluster(lookup, ref.kind, clusterNamespace, ref.name)) continue;
+      } catch (err) {
+        if (kubeErrorInfo(err).code !== 403) throw err;
+        problems.push(problemAt(doc, ref.path, `${what} is not in this revision, and the cluster refused to say whether it has it: ${describeKubeError(err)}`));
+        continue;
+      }
+      const where = clusterNamespace === undefined ? 'the cluster' : `namespace ${JSON.stringify(clusterNamespace)} of the cluster`;
+      problems.push(problemAt(doc, ref.path, `${what} is in neither this revision nor ${where}: the Rollout could not run this analysis${hint}`));
+    }
+    return problems;
+  };
+
+  const serverProblems = async (doc: SyncDocument, object: SyncObject): Promise<SyncProblem[]> => {
     const namespace = object.metadata.namespace;
     try {
       await dryRun(object);
@@ -263,8 +404,17 @@ export async function validateDocuments(documents: readonly SyncDocument[], dryR
     }
   };
 
+  const check = async (doc: SyncDocument, object: SyncObject): Promise<SyncProblem[]> => {
+    const validator = object.apiVersion === API_VERSION ? WEIR_VALIDATORS[object.kind] : undefined;
+    const problems = validator ? validator(object).errors.map((e) => problemAt(doc, e.path, e.message)) : [];
+    const references = validator && object.kind === 'Rollout' ? await templateProblems(doc, object) : [];
+    // What Weir's validators refuse is not dry-run: the server would only say it again.
+    const server = problems.length === 0 ? await serverProblems(doc, object) : [];
+    return [...problems, ...references, ...server];
+  };
+
   const results = await pool(
-    documents.map((doc) => () => check(doc)),
+    documents.map((doc, i) => () => check(doc, objects[i] ?? doc.object)),
     opts.concurrency ?? 8,
   );
   const byDocument = new Map<SyncDocument, SyncProblem[]>();
