@@ -27,13 +27,13 @@ import { successRateTemplate } from './support/analysis.ts';
 import { appFiles } from './support/app-repo.ts';
 import { useControllerNamespace } from './support/controller.ts';
 import { GitWorkspace } from './support/git-workspace.ts';
+import { GITSOURCES, createGitSource, getGitSource, waitForGitSource, type GitSourceStatus } from './support/gitsources.ts';
 import { getRollout, waitForRollout } from './support/rollouts.ts';
 import { startTcpRelay, type TcpRelay } from './support/tcp-relay.ts';
 import { dump } from 'js-yaml';
 
-const GITSOURCES = { group: 'weir.dev', version: 'v1alpha1', plural: 'gitsources' } as const;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-type Status = NonNullable<GitSource['status']>;
+type Status = GitSourceStatus;
 
 function condition(s: Status, type: string): NonNullable<Status['conditions']>[number] | undefined {
   return s.conditions?.find((c) => c.type === type);
@@ -68,26 +68,11 @@ describe('rejections that hold, and Git that ends up telling the truth', () => {
     await w.write(`apps/${app}/template.yaml`, dump(template));
   }
 
-  async function createSource(name: string, url: string, spec: Record<string, unknown>): Promise<void> {
-    await ctx.sb.custom.createNamespacedCustomObject({
-      ...GITSOURCES,
-      namespace: ns,
-      body: { apiVersion: 'weir.dev/v1alpha1', kind: 'GitSource', metadata: { name, namespace: ns }, spec: { url, ref: { branch: 'main' }, interval: '5s', timeout: '2s', ...spec } },
-    });
-  }
-
-  async function source(name: string): Promise<GitSource> {
-    return (await ctx.sb.custom.getNamespacedCustomObject({ ...GITSOURCES, namespace: ns, name })) as GitSource;
-  }
-
-  function waitForSource(name: string, what: string, predicate: (s: Status) => boolean, timeoutMs = 90_000): Promise<Status> {
-    return waitFor(
-      async () => {
-        const s = (await source(name)).status;
-        return s && predicate(s) ? s : undefined;
-      },
-      { what: `GitSource ${name}: ${what}`, timeoutMs, intervalMs: 200 },
-    );
+  const createSource = (name: string, url: string, spec: Record<string, unknown>): Promise<void> =>
+    createGitSource(ctx.sb, ns, name, url, { interval: '5s', timeout: '2s', ...spec });
+  const source = (name: string): Promise<GitSource> => getGitSource(ctx.sb, ns, name);
+  async function waitForSource(name: string, what: string, predicate: (s: Status) => boolean, timeoutMs = 90_000): Promise<Status> {
+    return (await waitForGitSource(ctx.sb, ns, name, what, predicate, timeoutMs)).status ?? {};
   }
 
   async function greeting(app: string): Promise<string | undefined> {

@@ -18,10 +18,10 @@ import { appFiles, type AppOptions } from './support/app-repo.ts';
 import { startController, type ControllerProcess } from './support/controller.ts';
 import { namespace } from './support/demo-app.ts';
 import { GitWorkspace } from './support/git-workspace.ts';
+import { GITSOURCES, createGitSource, getGitSource, waitForGitSource, type GitSourceStatus } from './support/gitsources.ts';
 import { getRollout, installCrds, routeWeights, waitForRollout, weir } from './support/rollouts.ts';
 import { testSandbox, uniqueName, type TestSandbox } from './support/sandbox.ts';
 
-const GITSOURCES = { group: 'weir.dev', version: 'v1alpha1', plural: 'gitsources' } as const;
 const SECRET = 'webhook-secret-for-tests';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -53,27 +53,10 @@ describe('Git as the source', () => {
     for (const [path, content] of Object.entries(appFiles({ ...o, namespace: ns }))) await w.write(path, content);
   }
 
-  async function createSource(name: string, url: string, spec: Record<string, unknown>): Promise<void> {
-    await sb.custom.createNamespacedCustomObject({
-      ...GITSOURCES,
-      namespace: ns,
-      body: { apiVersion: 'weir.dev/v1alpha1', kind: 'GitSource', metadata: { name, namespace: ns }, spec: { url, ref: { branch: 'main' }, ...spec } },
-    });
-  }
-
-  async function source(name: string): Promise<GitSource> {
-    return (await sb.custom.getNamespacedCustomObject({ ...GITSOURCES, namespace: ns, name })) as GitSource;
-  }
-
-  function waitForSource(name: string, what: string, predicate: (s: NonNullable<GitSource['status']>) => boolean, timeoutMs = 60_000): Promise<GitSource> {
-    return waitFor(
-      async () => {
-        const s = await source(name);
-        return s.status && predicate(s.status) ? s : undefined;
-      },
-      { what: `GitSource ${name}: ${what}`, timeoutMs, intervalMs: 200 },
-    );
-  }
+  const createSource = (name: string, url: string, spec: Record<string, unknown>): Promise<void> => createGitSource(sb, ns, name, url, spec);
+  const source = (name: string): Promise<GitSource> => getGitSource(sb, ns, name);
+  const waitForSource = (name: string, what: string, predicate: (s: GitSourceStatus) => boolean, timeoutMs?: number): Promise<GitSource> =>
+    waitForGitSource(sb, ns, name, what, predicate, timeoutMs);
 
   async function webhook(url: string, secret: string): Promise<number> {
     const body = JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: url } });

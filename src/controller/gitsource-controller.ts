@@ -117,6 +117,8 @@ export class GitSourceController {
   readonly #pollAt = new Map<string, number>();
   /** Sources whose next reconcile polls Git whatever the time (webhook, new or changed spec). */
   readonly #pollNow = new Set<string>();
+  /** What each source last pinned in the mirror: a poll that changes nothing writes no refs. */
+  readonly #pinned = new Map<string, string>();
   /** Fetch failures in a row, for the backoff while Git is unreachable. */
   readonly #fetchFailures = new Map<string, number>();
   readonly sources: ResilientInformer<GitSourceObject>;
@@ -176,6 +178,7 @@ export class GitSourceController {
     this.sources.on('delete', (s) => {
       const key = keyOf(s.metadata.namespace, s.metadata.name);
       this.#documents.delete(key);
+      this.#pinned.delete(key);
       this.#pollAt.delete(key);
       this.#fetchFailures.delete(key);
     });
@@ -374,9 +377,15 @@ export class GitSourceController {
       if (e.rollbackTo !== undefined) keep.add(e.rollbackTo);
       if (e.writeBack === 'pending') keep.add(e.revision);
     }
-    await this.#mirror.pin(remote, mirrorOwner(stored), [...keep].filter((c) => /^[0-9a-f]{40}$/.test(c))).catch((err: unknown) => {
-      this.#log.warn({ gitsource: keyOf(stored.metadata.namespace, stored.metadata.name), err: err instanceof Error ? err.message : String(err) }, 'could not pin the commits a rollback needs in the local mirror');
-    });
+    const commits = [...keep].filter((c) => /^[0-9a-f]{40}$/.test(c)).sort();
+    const key = keyOf(stored.metadata.namespace, stored.metadata.name);
+    if (this.#pinned.get(key) === commits.join(',')) return;
+    try {
+      await this.#mirror.pin(remote, mirrorOwner(stored), commits);
+      this.#pinned.set(key, commits.join(','));
+    } catch (err) {
+      this.#log.warn({ gitsource: key, err: err instanceof Error ? err.message : String(err) }, 'could not pin the commits a rollback needs in the local mirror');
+    }
   }
 
   #ref(gs: GitSource): string {

@@ -20,10 +20,10 @@ import { appFiles } from '../support/app-repo.ts';
 import { startController, type ControllerProcess } from '../support/controller.ts';
 import { namespace } from '../support/demo-app.ts';
 import { GitWorkspace } from '../support/git-workspace.ts';
+import { createGitSource, getGitSource } from '../support/gitsources.ts';
 import { getRollout, installCrds, recordRouteWeights } from '../support/rollouts.ts';
 import { testSandbox, uniqueName, type TestSandbox } from '../support/sandbox.ts';
 
-const GITSOURCES = { group: 'weir.dev', version: 'v1alpha1', plural: 'gitsources' } as const;
 const RUNS = { group: 'weir.dev', version: 'v1alpha1', plural: 'analysisruns' } as const;
 const APPS = ['alpha', 'beta', 'gamma', 'delta'];
 const WEIGHTS = new Set([0, 20, 100]);
@@ -85,7 +85,7 @@ describe('chaos: SIGKILLs during Git-driven canaries', () => {
   }
 
   async function status(app: string): Promise<NonNullable<GitSource['status']>> {
-    return ((await sb.custom.getNamespacedCustomObject({ ...GITSOURCES, namespace: ns, name: app })) as GitSource).status ?? {};
+    return (await getGitSource(sb, ns, app)).status ?? {};
   }
 
   async function stepRunsOf(hash: string): Promise<AnalysisRun[]> {
@@ -100,11 +100,7 @@ describe('chaos: SIGKILLs during Git-driven canaries', () => {
       workspaces.set(app, w);
       await write(w, app, 'v1', false);
       await w.commit(`${app} v1`);
-      await sb.custom.createNamespacedCustomObject({
-        ...GITSOURCES,
-        namespace: ns,
-        body: { apiVersion: 'weir.dev/v1alpha1', kind: 'GitSource', metadata: { name: app, namespace: ns }, spec: { url: w.url, ref: { branch: 'main' }, paths: [`apps/${app}`], interval: '5s', rollback: { writeBack: 'revert' } } },
-      });
+      await createGitSource(sb, ns, app, w.url, { paths: [`apps/${app}`], interval: '5s', rollback: { writeBack: 'revert' } });
     }
     for (const app of APPS) {
       await waitFor(async () => (await getRollout(sb, ns, app)).status?.phase === 'Healthy', { what: `${app} Healthy on v1`, timeoutMs: 120_000 });
