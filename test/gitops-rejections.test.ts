@@ -23,14 +23,12 @@ import type { GitSource } from '../src/api/gitsource.ts';
 import { startGitServer } from '../src/sandbox/git-server.ts';
 import { createSandboxRepository } from '../src/sandbox/index.ts';
 import { waitFor } from '../src/util/wait.ts';
-import { successRateTemplate } from './support/analysis.ts';
-import { appFiles } from './support/app-repo.ts';
+import { analysedAppFiles } from './support/app-repo.ts';
 import { useControllerNamespace } from './support/controller.ts';
 import { GitWorkspace } from './support/git-workspace.ts';
 import { GITSOURCES, createGitSource, getGitSource, waitForGitSource, type GitSourceStatus } from './support/gitsources.ts';
 import { getRollout, waitForRollout } from './support/rollouts.ts';
 import { startTcpRelay, type TcpRelay } from './support/tcp-relay.ts';
-import { dump } from 'js-yaml';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 type Status = GitSourceStatus;
@@ -55,17 +53,8 @@ describe('rejections that hold, and Git that ends up telling the truth', () => {
 
   /** The app's manifests, with a step analysis of the canary's success rate measured through the relay. */
   async function writeApp(w: GitWorkspace, app: string, version: string, greeting: string, env: Record<string, string> = {}): Promise<void> {
-    const steps = [{ setWeight: 20 }, { analysis: { templates: [{ templateName: `${app}-success` }], args: [{ name: 'hash', valueFrom: { podTemplateHashValue: 'Latest' } }] } }];
-    for (const [path, content] of Object.entries(appFiles({ name: app, namespace: ns, version, greeting, steps, env }))) await w.write(path, content);
-    const template = successRateTemplate({
-      namespace: ns,
-      name: `${app}-success`,
-      address: relay.url,
-      label: 'rollouts_pod_template_hash',
-      arg: 'hash',
-      metric: { interval: '2s', count: 4, initialDelay: '4s', failureLimit: 0, consecutiveErrorLimit: 1 },
-    });
-    await w.write(`apps/${app}/template.yaml`, dump(template));
+    const metric = { interval: '2s', count: 4, initialDelay: '4s', failureLimit: 0, consecutiveErrorLimit: 1 };
+    await w.writeAll(analysedAppFiles({ name: app, namespace: ns, version, greeting, env, prometheus: relay.url, metric }));
   }
 
   const createSource = (name: string, url: string, spec: Record<string, unknown>): Promise<void> =>
@@ -187,6 +176,31 @@ describe('rejections that hold, and Git that ends up telling the truth', () => {
     assert.equal(r.status?.currentPodHash, running.status?.currentPodHash);
     assert.equal(r.status?.phase, 'Healthy');
     assert.equal(await greeting(app), 'fixed');
+  });
+
+  it('a rollback whose target is gone from Git and from the cache: not Ready (RollbackFailed), nothing applied', async () => {
+    const w = await GitWorkspace.create(await createSandboxRepository(ctx.sb.state, `${ns}-gone`));
+    workspaces.push(w);
+    const app = 'gone';
+    await writeApp(w, app, 'v1', 'first');
+    const first = await w.commit('gone v1');
+    await createSource(app, w.url, { paths: [`apps/${app}`], rollback: { writeBack: 'none' } });
+    await waitForRollout(ctx.sb, ns, app, 'Healthy on v1', (s) => s.phase === 'Healthy' && s.git?.stableRevision === first, 90_000);
+    await writeApp(w, app, 'v2', 'second');
+    const good = await w.commit('gone v2: the last good commit');
+    await waitForRollout(ctx.sb, ns, app, 'promoted v2', (s) => s.phase === 'Healthy' && s.git?.stableRevision === good, 120_000);
+
+    // The last good commit leaves the remote (force-push) and the controller's cache (a new machine).
+    await w.reset(first);
+    await writeApp(w, app, 'v3', 'bad', { ERROR_RATE: '0.5' });
+    await ctx.restart({ wipeCache: true });
+    const bad = await w.commit('gone v3: rewrites history and fails analysis', { force: true });
+    const stuck = await waitForSource(app, 'the rollback failing, not Ready', (s) => s.rejectedRevisions?.some((r) => r.revision === bad && r.rollbackTo === good) === true && condition(s, 'Ready')?.reason === 'RollbackFailed', 150_000);
+    assert.equal(condition(stuck, 'Ready')?.status, 'False');
+    assert.match(condition(stuck, 'Ready')?.message ?? '', new RegExp(`cannot roll back: ${good.slice(0, 7)} cannot be read`));
+    assert.equal(stuck.lastAppliedRevision, bad, 'nothing else applied: the cluster holds the rejected commit, and says so');
+    assert.ok((await events('RollbackFailed', app)).length >= 1, 'a RollbackFailed event');
+    assert.equal(await greeting(app), 'bad');
   });
 
   it('the metrics provider down during a healthy release: Unverified, retried and promoted when it answers; with onAnalysisError reject, rejected', async () => {

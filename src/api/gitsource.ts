@@ -110,7 +110,7 @@ const Timestamp = Type.String({ format: 'date-time' });
 export const GitSourceStatus = Type.Object({
   observedGeneration: Type.Optional(Type.Integer()),
   lastFetchedRevision: Type.Optional(Revision('Commit SHA the ref pointed at when last fetched.')),
-  lastAppliedRevision: Type.Optional(Revision('Commit SHA whose manifests were last applied in full.')),
+  lastAppliedRevision: Type.Optional(Revision('Commit SHA whose manifests were last applied in full (except the directories in heldBack).')),
   lastAppliedShortRevision: Type.Optional(Revision('lastAppliedRevision shortened, for kubectl get.')),
   lastAttemptedRevision: Type.Optional(Revision('Commit SHA last validated or applied, successfully or not.')),
   rejectedRevisions: Type.Optional(
@@ -122,6 +122,15 @@ export const GitSourceStatus = Type.Object({
         reason: Type.String(),
         at: Timestamp,
         rollbackTo: Type.Optional(Type.String({ description: 'the last good commit the cluster goes back to' })),
+        scope: Type.Optional(
+          Type.String({
+            description:
+              "the directory of the failed Rollout's file: only the objects under it go back to rollbackTo, its neighbours stay as Git says. Absent: the whole source (the Rollout's file is at a root of spec.paths)",
+          }),
+        ),
+        scopeDigest: Type.Optional(
+          Type.String({ description: "digest of the rejected commit's manifests under scope: while a later commit holds the same there, it stays held back" }),
+        ),
         writeBack: Type.Optional(WriteBackState),
         writeBackError: Type.Optional(Type.String({ description: 'why the last write-back attempt failed (while pending)' })),
       }),
@@ -139,6 +148,20 @@ export const GitSourceStatus = Type.Object({
         nextRetryAt: Type.Optional(Type.String({ format: 'date-time', description: 'when the next automatic retry is due (absent once the retries are used up)' })),
       }),
       { description: 'Commits whose rollout aborted on an analysis Error (onAnalysisError: retry): neither promoted nor rejected, retried with backoff.' },
+    ),
+  ),
+  heldBack: Type.Optional(
+    Type.Array(
+      Type.Object({
+        path: Type.String({ description: 'the directory held back' }),
+        revision: Type.String({ description: 'the last good commit its objects were applied from' }),
+        rejected: Type.String({ description: 'the rejected commit whose content Git still holds there' }),
+        rollout: Type.String({ description: 'the Rollout whose failure rejected it' }),
+      }),
+      {
+        description:
+          'Directories applied from their last good commit instead of lastAppliedRevision, because Git still holds there what a failed rollout rejected. Everything else is lastAppliedRevision.',
+      },
     ),
   ),
   revertRevisions: Type.Optional(

@@ -20,6 +20,7 @@ import {
   applyDocuments,
   clusterTemplateLookup,
   correctDrift,
+  decorateDocuments,
   detectDrift,
   formatProblem,
   formatRef,
@@ -43,10 +44,12 @@ import {
 import type { Logger } from '../util/log.ts';
 import { setCondition as setConditionIn } from '../engine/conditions.ts';
 import { planRetry, statusPatchBody } from '../cli/rollout-actions.ts';
+import { activeHolds, composeRevisions, fileHash, isWeirRevert, rolloutScope, sameHolds, scopeDigest, type HeldBack, type RevisionPart } from './gitsource-scope.ts';
 import {
   UNVERIFIED_RETRY_LIMIT,
-  findRejection,
+  findWholeRejection,
   gitOutOfSync,
+  isRejectedFor,
   initialWriteBack,
   rolloutFailure,
   unverifiedRetryDelayMs,
@@ -66,6 +69,25 @@ const ROLLOUTS = { group: GROUP, version: VERSION, plural: 'rollouts' } as const
 const HISTORY_LIMIT = 50;
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** A commit's manifests as read from the mirror, with each file's content hash (for the digests of scoped rejections). */
+interface LoadedRevision {
+  documents: SyncDocument[];
+  problems: SyncProblem[];
+  fileHashes: Map<string, string>;
+}
+
+/** What the cluster should hold for a commit: its documents, with each held-back directory's from its last good commit. */
+interface DesiredState {
+  parts: RevisionPart<SyncDocument>[];
+  problems: SyncProblem[];
+  holds: HeldBack[];
+  /** Scoped rejections Git still holds with no good commit to go back to. */
+  stuck: RejectedRevision[];
+}
+
+/** Revisions of a source kept parsed: the applied one, a rollback target, and one more. */
+const LOADED_REVISIONS = 3;
 
 type GitSourceObject = GitSource & { metadata: GitSource['metadata'] & { uid?: string; generation?: number } };
 type RolloutObject = Rollout & { metadata: Rollout['metadata'] & { uid?: string } };
@@ -111,8 +133,8 @@ export class GitSourceController {
   readonly #events: EventRecorder;
   readonly #mirror: GitMirror;
   readonly #driftCorrections: Counter<'namespace' | 'gitsource'>;
-  /** Parsed documents by source key and revision: drift checks do not re-read Git. */
-  readonly #documents = new Map<string, { revision: string; documents: SyncDocument[] }>();
+  /** Parsed documents by source key and revision (the last few read): drift checks and holds do not re-read Git. */
+  readonly #documents = new Map<string, Map<string, LoadedRevision>>();
   /** When each source's next Git poll is due (ms since the epoch). */
   readonly #pollAt = new Map<string, number>();
   /** Sources whose next reconcile polls Git whatever the time (webhook, new or changed spec). */
@@ -316,10 +338,10 @@ export class GitSourceController {
       if (e.writeBack === 'pending') await this.#settleWriteBack(stored, gitSource, status, remote, e, head, at);
     }
 
-    let rejected = findRejection(status, head);
+    let rejected = findWholeRejection(status, head);
     if (rejected === undefined && head !== status.lastAppliedRevision) rejected = await this.#sameTreeAsRejected(stored, gitSource, status, remote, ref, head, at);
     if (rejected) {
-      const applied = status.lastAppliedRevision === undefined ? undefined : findRejection(status, status.lastAppliedRevision);
+      const applied = status.lastAppliedRevision === undefined ? undefined : findWholeRejection(status, status.lastAppliedRevision);
       if (applied === undefined) {
         status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: 'RevisionRejected', message: `${short(head)} was rejected (${rejected.reason}); running ${short(status.lastAppliedRevision)} until a new commit` }, at);
       }
@@ -343,10 +365,11 @@ export class GitSourceController {
    * without applying anything.
    */
   async #sameTreeAsRejected(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, ref: string, head: string, at: string): Promise<RejectedRevision | undefined> {
-    if ((status.rejectedRevisions ?? []).every((r) => r.tree === undefined)) return undefined;
+    if ((status.rejectedRevisions ?? []).every((r) => r.tree === undefined || r.scope !== undefined)) return undefined;
     await this.#mirror.fetch(remote, ref, head);
     const tree = (await this.#mirror.commitInfo(remote, head)).tree;
-    const same = findRejection(status, head, tree);
+    // A scoped rejection needs no copy: its directory's digest holds it back whatever the commit.
+    const same = findWholeRejection(status, head, tree);
     if (same === undefined) return undefined;
     const entry: RejectedRevision = {
       revision: head,
@@ -392,40 +415,94 @@ export class GitSourceController {
     return gs.spec.ref?.commit ?? gs.spec.ref?.tag ?? gs.spec.ref?.branch ?? 'main';
   }
 
-  async #documentsAt(gs: GitSourceObject, remote: GitRemote, ref: string, revision: string): Promise<{ documents: SyncDocument[]; problems: SyncProblem[] }> {
+  async #documentsAt(gs: GitSourceObject, remote: GitRemote, ref: string, revision: string): Promise<LoadedRevision> {
     const key = keyOf(gs.metadata.namespace, gs.metadata.name);
-    const cached = this.#documents.get(key);
-    if (cached?.revision === revision) return { documents: cached.documents, problems: [] };
+    const loaded = this.#documents.get(key) ?? new Map<string, LoadedRevision>();
+    this.#documents.set(key, loaded);
+    const cached = loaded.get(revision);
+    if (cached !== undefined) {
+      // Most recently used last.
+      loaded.delete(revision);
+      loaded.set(revision, cached);
+      return cached;
+    }
     // Reading needs only the commit itself: a rollback target kept in the mirror needs no remote (it may be gone from it, force-pushed away).
     if (!(await this.#mirror.hasCommit(remote, revision))) await this.#mirror.fetch(remote, ref, revision);
     const files = await this.#mirror.readFiles(remote, revision, gs.spec.paths ?? ['.']);
+    const fileHashes = new Map(files.files.map((f) => [f.path, fileHash(f.content)]));
     const parsed = parseDocuments(files.files);
     const prepared = await prepareDocuments(parsed.documents, {
       namespace: gs.metadata.namespace ?? 'default',
       namespaced: (apiVersion, kind) => this.#client.isNamespaced(apiVersion, kind),
     });
     const problems: SyncProblem[] = [...files.problems.map((p) => ({ file: p.path, line: 1, message: p.message })), ...parsed.problems, ...prepared.problems];
-    return { documents: prepared.documents, problems };
+    const result: LoadedRevision = { documents: prepared.documents, problems, fileHashes };
+    loaded.set(revision, result);
+    for (const old of loaded.keys()) if (loaded.size > LOADED_REVISIONS) loaded.delete(old);
+    return result;
   }
 
-  /** Validates the whole commit, then applies it (CRDs and Namespaces first) and prunes what left Git. */
+  /**
+   * What the cluster should hold for `revision`: its manifests, except the
+   * directories a scoped rejection holds back while Git still holds the
+   * rejected content there; those come from their last good commit.
+   */
+  async #desiredAt(gs: GitSourceObject, status: GitSourceStatus, remote: GitRemote, ref: string, revision: string): Promise<DesiredState> {
+    const target = await this.#documentsAt(gs, remote, ref, revision);
+    const scoped = (status.rejectedRevisions ?? []).filter((r) => r.scope !== undefined);
+    const digestAt = (dir: string): string => scopeDigest(target.fileHashes, dir);
+    const holds = scoped.length === 0 ? [] : activeHolds(scoped, digestAt);
+    const stuck = scoped.filter((r) => r.rollbackTo === undefined && r.scope !== undefined && digestAt(r.scope) === r.scopeDigest && !holds.some((h) => h.path === r.scope));
+    const held: { hold: HeldBack; documents: SyncDocument[] }[] = [];
+    const problems = [...target.problems];
+    for (const hold of holds) {
+      const good = await this.#documentsAt(gs, remote, ref, hold.revision);
+      held.push({ hold, documents: good.documents });
+      problems.push(...good.problems.filter((p) => p.file === hold.path || p.file.startsWith(`${hold.path}/`)));
+    }
+    return { parts: composeRevisions({ revision, documents: target.documents }, held), problems, holds, stuck };
+  }
+
+  /** Each part's documents decorated with the commit it comes from (a held-back directory carries its good commit). */
+  #decorated(gs: GitSourceObject, parts: readonly RevisionPart<SyncDocument>[]): SyncDocument[] {
+    return parts.flatMap((p) => decorateDocuments(p.documents, { source: this.#source(gs), revision: p.revision }));
+  }
+
+  /**
+   * Validates the whole commit (with its held-back directories from their
+   * good commits), then applies it (CRDs and Namespaces first) and prunes what
+   * left Git. The GitSource is Ready only when the cluster then matches.
+   */
   async #applyRevision(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, ref: string, revision: string, at: string, mode: 'apply' | 'rollback'): Promise<boolean> {
     status.lastAttemptedRevision = revision;
-    const { documents, problems: loadProblems } = await this.#documentsAt(stored, remote, ref, revision);
+    let desired: DesiredState;
+    try {
+      desired = await this.#desiredAt(stored, status, remote, ref, revision);
+    } catch (err) {
+      // The commit (or a held directory's good commit) cannot be read: nothing is applied, and the source is not Ready.
+      const message = `${mode === 'rollback' ? 'cannot roll back: ' : ''}${short(revision)} cannot be read: ${err instanceof Error ? err.message : String(err)}; running ${short(status.lastAppliedRevision)}`;
+      const reported = status.conditions?.some((c) => c.type === 'Ready' && c.status === 'False' && c.message === message) === true;
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: mode === 'rollback' ? 'RollbackFailed' : 'RevisionUnavailable', message }, at);
+      if (!reported) await this.#event(stored, 'Warning', mode === 'rollback' ? 'RollbackFailed' : 'RevisionUnavailable', message);
+      return false;
+    }
+    const documents = desired.parts.flatMap((p) => p.documents);
     const problems = [
-      ...loadProblems,
+      ...desired.problems,
       ...(await validateDocuments(documents, serverDryRun(this.#client), {
         fallbackNamespace: stored.metadata.namespace ?? 'default',
         // A template the commit lacks must be in the cluster (and not one this commit's prune would delete).
         templateExists: clusterTemplateLookup(this.#client, { source: this.#source(stored), prune: gs.spec.prune !== false }),
       })),
     ];
+    const heldText = desired.holds.map((h) => `${h.path} held at ${short(h.revision)} (rollout ${h.rollout} rejected ${short(h.rejected)})`).join(', ');
     if (problems.length > 0) {
-      const message = `${short(revision)}: ${formatProblems(problems)}`;
+      const message = `${short(revision)}${heldText === '' ? '' : ` with ${heldText}`}: ${formatProblems(problems)}`;
       // The same commit is checked again at each poll (the cluster may have changed); it is reported once.
       const reported = status.conditions?.some((c) => c.type === 'ValidationFailed' && c.status === 'True' && c.message === message) === true;
       status.conditions = setCondition(status.conditions, { type: 'ValidationFailed', status: 'True', reason: 'InvalidManifests', message }, at);
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'ValidationFailed', message: `nothing from ${short(revision)} applied; running ${short(status.lastAppliedRevision)}` }, at);
+      const what = mode === 'rollback' ? `cannot roll back: nothing from ${short(revision)} applied` : `nothing from ${short(revision)} applied`;
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: mode === 'rollback' ? 'RollbackFailed' : 'ValidationFailed', message: `${what}; running ${short(status.lastAppliedRevision)}` }, at);
       if (!reported) await this.#event(stored, 'Warning', 'ValidationFailed', message);
       return false;
     }
@@ -433,12 +510,12 @@ export class GitSourceController {
     let applied: ObjectRef[];
     try {
       // What the Rollout controller and HPAs own stays as it is live (sync/controlled-fields.ts).
-      const toApply = await yieldControlledFields(documents, this.#liveLookup());
-      applied = await applyDocuments(this.#client, toApply, { decorate: { source: this.#source(stored), revision }, fieldManager: 'weir' });
+      const toApply = await yieldControlledFields(this.#decorated(stored, desired.parts), this.#liveLookup());
+      applied = await applyDocuments(this.#client, toApply, { fieldManager: 'weir' });
     } catch (err) {
       const message = `${short(revision)}: ${err instanceof Error ? err.message : String(err)}`;
       status.conditions = setCondition(status.conditions, { type: 'ApplyFailed', status: 'True', reason: 'ApplyFailed', message }, at);
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'ApplyFailed', message }, at);
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: mode === 'rollback' ? 'RollbackFailed' : 'ApplyFailed', message }, at);
       await this.#event(stored, 'Warning', 'ApplyFailed', message);
       return false;
     }
@@ -451,14 +528,26 @@ export class GitSourceController {
         if (pruned.failed.length > 0) await this.#event(stored, 'Warning', 'PruneFailed', `${short(revision)}: could not delete ${pruned.failed.map((f) => formatRef(f.ref)).join(', ')}`);
       }
     }
+    const newlyHeld = desired.holds.filter((h) => !(status.heldBack ?? []).some((o) => o.path === h.path && o.rejected === h.rejected && o.revision === h.revision));
     status.inventory = applied;
     status.lastAppliedRevision = revision;
     status.lastAppliedShortRevision = short(revision);
-    this.#documents.set(keyOf(stored.metadata.namespace, stored.metadata.name), { revision, documents });
+    if (desired.holds.length > 0) status.heldBack = desired.holds;
+    else delete status.heldBack;
     status.conditions = setCondition(status.conditions, { type: 'ApplyFailed', status: 'False', reason: 'Applied', message: `${short(revision)} applied` }, at);
-    status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: mode === 'rollback' ? 'RolledBack' : 'Applied', message: `${mode === 'rollback' ? 'rolled back to' : 'applied'} ${short(revision)} (${applied.length} objects)` }, at);
+    // A rollback of only some directories says which; the rest is the commit Git holds.
+    const scopedRollback = mode === 'rollback' && desired.holds.length > 0;
+    const done = scopedRollback
+      ? `rolled back ${newlyHeld.map((h) => `${h.path} to ${short(h.revision)}`).join(', ') || 'held directories'}; the rest stays at ${short(revision)} (${applied.length} objects)`
+      : `${mode === 'rollback' ? 'rolled back to' : 'applied'} ${short(revision)}${heldText === '' ? '' : ` with ${heldText}`} (${applied.length} objects)`;
+    if (desired.stuck.length > 0) {
+      const message = desired.stuck.map((r) => `${r.scope ?? '.'} holds ${short(r.revision)}, which rollout ${r.rollout} rejected, and no earlier revision of it finished Healthy: nothing to roll back to`).join('; ');
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'NoLastGoodRevision', message }, at);
+    } else {
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: mode === 'rollback' ? 'RolledBack' : 'Applied', message: done }, at);
+    }
     await this.#recordHistory(status, remote, revision, at, mode);
-    await this.#event(stored, 'Normal', mode === 'rollback' ? 'RolledBack' : 'Applied', `${mode === 'rollback' ? 'rolled back to' : 'applied'} ${short(revision)} (${applied.length} objects)`);
+    await this.#event(stored, 'Normal', mode === 'rollback' ? 'RolledBack' : 'Applied', done);
     return true;
   }
 
@@ -502,15 +591,14 @@ export class GitSourceController {
   }
 
   async #correctDrift(stored: GitSourceObject, status: GitSourceStatus, remote: GitRemote, ref: string, revision: string, at: string): Promise<void> {
-    const { documents: fromGit } = await this.#documentsAt(stored, remote, ref, revision);
-    const decorate = { source: this.#source(stored), revision };
+    const desired = await this.#desiredAt(stored, status, remote, ref, revision);
     // What the Rollout controller and HPAs own (weights, selector hashes, replicas) is never drift.
     // One read of each object serves both steps of this pass.
     const read = onceEach(liveReader(this.#client));
-    const documents = await yieldControlledFields(fromGit, this.#liveLookup(read));
-    const drifted = await detectDrift(this.#client, read, documents, { decorate });
+    const documents = await yieldControlledFields(this.#decorated(stored, desired.parts), this.#liveLookup(read));
+    const drifted = await detectDrift(this.#client, read, documents, {});
     if (drifted.length === 0) return;
-    const corrected = await correctDrift(this.#client, drifted, documents, { decorate });
+    const corrected = await correctDrift(this.#client, drifted, documents, {});
     this.#driftCorrections.inc({ namespace: stored.metadata.namespace ?? 'default', gitsource: stored.metadata.name ?? '' }, corrected.length);
     status.lastDriftCorrection = { time: at, objects: corrected.map((c) => ({ ...c.ref, fields: c.fields })) };
     const described = drifted.map((d) => `${formatRef(d.ref)} (${d.description.join('; ')})`).join(', ');
@@ -533,20 +621,28 @@ export class GitSourceController {
     const fresh: RejectedRevision[] = [];
     for (const rollout of managed) {
       const failure = rolloutFailure(rollout);
-      if (failure === undefined || findRejection(status, failure.revision) !== undefined) continue;
+      if (failure === undefined || isRejectedFor(status, failure.revision, failure.rollout)) continue;
       if (failure.verdict === 'unmeasured' && rollback.onAnalysisError === 'retry') {
         await this.#unverified(stored, status, rollout, failure, now);
         continue;
       }
-      const tree = (await this.#mirror.commitInfo(remote, failure.revision).catch(() => undefined))?.tree;
+      const info = await this.#mirror.commitInfo(remote, failure.revision).catch(() => undefined);
+      const scope = await this.#scopeOf(stored, remote, ref, failure);
+      let writeBack = initialWriteBack(rollback.writeBack, gs.spec.ref?.branch);
+      if (writeBack === 'pending' && info !== undefined && isWeirRevert(info)) {
+        // Reverting Weir's own revert would put the release it rejected back into Git (and the cluster).
+        writeBack = 'none';
+        await this.#event(stored, 'Warning', 'WriteBackSkipped', `${short(failure.revision)} is Weir's own revert: it is rejected but not reverted (that would restore the release it undid); fix forward in Git`);
+      }
       const entry: RejectedRevision = {
         revision: failure.revision,
-        ...(tree !== undefined ? { tree } : {}),
+        ...(info !== undefined ? { tree: info.tree } : {}),
         rollout: failure.rollout,
         reason: failure.reason,
         at,
         ...(failure.good !== undefined ? { rollbackTo: failure.good } : {}),
-        writeBack: initialWriteBack(rollback.writeBack, gs.spec.ref?.branch),
+        ...(scope ?? {}),
+        writeBack,
       };
       status.rejectedRevisions = [...(status.rejectedRevisions ?? []), entry];
       const unverified = status.unverifiedRevisions?.filter((u) => u.revision !== failure.revision) ?? [];
@@ -559,21 +655,49 @@ export class GitSourceController {
     if (fresh.length > 0) {
       // Durable before it takes effect.
       await this.#writeStatus(stored, status);
-      for (const e of fresh) await this.#event(stored, 'Warning', 'RevisionRejected', `${short(e.revision)} rejected: rollout ${e.rollout}: ${e.reason}`);
+      for (const e of fresh) {
+        const only = e.scope === undefined ? '' : ` (only ${e.scope} goes back; its neighbours stay)`;
+        await this.#event(stored, 'Warning', 'RevisionRejected', `${short(e.revision)} rejected: rollout ${e.rollout}: ${e.reason}${only}`);
+      }
     }
     // The cluster still holds a rejected commit: go back to its last good one (again, after a restart; idempotent).
-    const applied = status.lastAppliedRevision === undefined ? undefined : findRejection(status, status.lastAppliedRevision);
-    if (applied !== undefined && status.lastAppliedRevision !== undefined) {
+    const lastApplied = status.lastAppliedRevision;
+    const applied = lastApplied === undefined ? undefined : findWholeRejection(status, lastApplied);
+    if (applied !== undefined && lastApplied !== undefined) {
       if (applied.rollbackTo !== undefined) {
         await this.#applyRevision(stored, gs, status, remote, ref, applied.rollbackTo, at, 'rollback');
       } else {
-        const message = `${short(status.lastAppliedRevision)} was rejected and no earlier revision of rollout ${applied.rollout} finished Healthy: nothing to roll back to`;
+        const message = `${short(lastApplied)} was rejected and no earlier revision of rollout ${applied.rollout} finished Healthy: nothing to roll back to`;
+        status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'NoLastGoodRevision', message }, at);
+      }
+    } else if (lastApplied !== undefined && (status.rejectedRevisions ?? []).some((r) => r.scope !== undefined)) {
+      // Scoped rejections: the failed apps' directories go back, the rest stays (again, after a restart; idempotent).
+      const desired = await this.#desiredAt(stored, status, remote, ref, lastApplied);
+      if (!sameHolds(desired.holds, status.heldBack)) {
+        await this.#applyRevision(stored, gs, status, remote, ref, lastApplied, at, 'rollback');
+      } else if (desired.stuck.length > 0) {
+        const message = desired.stuck.map((r) => `${r.scope ?? '.'} holds ${short(r.revision)}, which rollout ${r.rollout} rejected, and no earlier revision of it finished Healthy: nothing to roll back to`).join('; ');
         status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'NoLastGoodRevision', message }, at);
       }
     }
     for (const e of fresh) if (e.writeBack === 'pending') await this.#settleWriteBack(stored, gs, status, remote, e, undefined, at);
     for (const rollout of managed) this.#promoted(status, rollout);
     this.#pruneUnverified(status, managed);
+  }
+
+  /** The directory a failed Rollout's rejection is scoped to, with the digest of the rejected manifests there; undefined: the whole source. */
+  async #scopeOf(stored: GitSourceObject, remote: GitRemote, ref: string, failure: RolloutFailure): Promise<{ scope: string; scopeDigest: string } | undefined> {
+    let loaded: LoadedRevision;
+    try {
+      loaded = await this.#documentsAt(stored, remote, ref, failure.revision);
+    } catch (err) {
+      this.#log.warn({ gitsource: keyOf(stored.metadata.namespace, stored.metadata.name), revision: failure.revision, err: err instanceof Error ? err.message : String(err) }, 'cannot read the rejected commit: its rejection covers the whole source');
+      return undefined;
+    }
+    const namespace = stored.metadata.namespace ?? 'default';
+    const doc = loaded.documents.find((d) => d.object.kind === 'Rollout' && d.object.metadata.name === failure.rollout && (d.object.metadata.namespace ?? namespace) === namespace);
+    const scope = doc === undefined ? undefined : rolloutScope(doc.file, stored.spec.paths ?? ['.']);
+    return scope === undefined ? undefined : { scope, scopeDigest: scopeDigest(loaded.fileHashes, scope) };
   }
 
   /** A Healthy managed Rollout marks its revision promoted. */
@@ -655,7 +779,14 @@ export class GitSourceController {
         await this.#mirror.fetch(remote, branch, head);
         recent = (await this.#mirror.log(remote, head, 2)).map((c) => ({ sha: c.sha, message: c.message }));
       }
-      const step = writeBackStep(entry, mode, head, recent);
+      const rolloutRef = `${stored.metadata.namespace ?? 'default'}/${entry.rollout}`;
+      let scoped: { unchanged: boolean; rollout: string } | undefined;
+      if (entry.scope !== undefined && head !== undefined && head !== entry.revision) {
+        // Does Git still hold, in the app's directory, what was rejected? Then newer commits (its neighbours') supersede nothing.
+        const atHead = await this.#documentsAt(stored, remote, branch, head);
+        scoped = { unchanged: scopeDigest(atHead.fileHashes, entry.scope) === entry.scopeDigest, rollout: rolloutRef };
+      }
+      const step = writeBackStep(entry, mode, head, recent, scoped);
       if (step.action === 'superseded') {
         entry.writeBack = 'superseded';
         delete entry.writeBackError;
@@ -669,8 +800,9 @@ export class GitSourceController {
       } else {
         if (this.#opts.mayWrite?.() === false) throw new Error('not the leader: no write-back to Git');
         const subject = (await this.#mirror.commitInfo(remote, entry.revision).catch(() => undefined))?.message.split('\n')[0];
-        const message = revertMessage({ commit: entry.revision, rollout: `${stored.metadata.namespace ?? 'default'}/${entry.rollout}`, reason: entry.reason, ...(subject ? { subject } : {}) });
-        revert = await this.#mirror.revert(remote, { branch, commit: entry.revision, message, ...(mode === 'branch' ? { targetBranch: target } : {}) });
+        const paths = entry.scope === undefined ? {} : { paths: [entry.scope] };
+        const message = revertMessage({ commit: entry.revision, rollout: rolloutRef, reason: entry.reason, ...(subject ? { subject } : {}), ...paths });
+        revert = await this.#mirror.revert(remote, { branch, commit: entry.revision, message, ...paths, ...(mode === 'branch' ? { targetBranch: target } : {}) });
       }
       entry.writeBack = 'pushed';
       delete entry.writeBackError;

@@ -5,6 +5,8 @@ import type { Rollout, RolloutStatus } from '../api/rollout.ts';
 import {
   UNVERIFIED_RETRY_LIMIT,
   findRejection,
+  findWholeRejection,
+  isRejectedFor,
   gitOutOfSync,
   initialWriteBack,
   rolloutFailure,
@@ -112,5 +114,39 @@ describe('unverifiedRetryDelayMs', () => {
   it('doubles from 15 s and stops growing at 5 min', () => {
     assert.deepEqual([0, 1, 2, 3, 4, 5, 9].map(unverifiedRetryDelayMs), [15_000, 30_000, 60_000, 120_000, 240_000, 300_000, 300_000]);
     assert.equal(UNVERIFIED_RETRY_LIMIT, 10, 'the limit the README states');
+  });
+});
+
+describe('scoped rejections', () => {
+  const scoped: RejectedRevision = { revision: BAD, rollout: 'b', reason: 'x', at: '2026-12-07T00:00:00Z', rollbackTo: GOOD, scope: 'apps/b', scopeDigest: 'd', writeBack: 'pending' };
+
+  it('are not whole rejections, and count only for their own rollout', () => {
+    const status: GitSourceStatus = { rejectedRevisions: [scoped] };
+    assert.equal(findWholeRejection(status, BAD), undefined);
+    assert.ok(isRejectedFor(status, BAD, 'b'));
+    assert.ok(!isRejectedFor(status, BAD, 'a'), "a's failure on the same commit is its own rejection");
+    const { scope: _scope, scopeDigest: _digest, ...unscoped } = scoped;
+    const whole: GitSourceStatus = { rejectedRevisions: [unscoped] };
+    assert.equal(findWholeRejection(whole, BAD)?.revision, BAD);
+    assert.ok(isRejectedFor(whole, BAD, 'a'));
+  });
+
+  it("push while the app's directory is still as rejected, whatever its neighbours pushed; find the revert of this app", () => {
+    assert.deepEqual(writeBackStep(scoped, 'revert', OTHER, [{ sha: OTHER, message: 'a: bump' }], { unchanged: true, rollout: 'shop/b' }), { action: 'push' });
+    assert.deepEqual(writeBackStep(scoped, 'branch', OTHER, [], { unchanged: true, rollout: 'shop/b' }), { action: 'push' });
+    const revertOfA = { sha: OTHER, message: `Revert "x"\n\nThis reverts commit ${BAD}.\n\nWeir rejected it: rollout shop/a failed: y\n` };
+    const revertOfB = { sha: GOOD, message: `Revert "x"\n\nThis reverts commit ${BAD}.\n\nWeir rejected it: rollout shop/b failed: y\n` };
+    assert.deepEqual(writeBackStep(scoped, 'revert', OTHER, [revertOfA, revertOfB], { unchanged: false, rollout: 'shop/b' }), { action: 'pushed', revert: GOOD });
+    assert.deepEqual(writeBackStep(scoped, 'revert', OTHER, [revertOfA], { unchanged: false, rollout: 'shop/b' }), { action: 'superseded' });
+  });
+
+  it('GitOutOfSync stays true while a directory is held back at the applied head', () => {
+    const status: GitSourceStatus = { lastAppliedRevision: OTHER, heldBack: [{ path: 'apps/b', revision: GOOD, rejected: BAD, rollout: 'b' }], rejectedRevisions: [{ ...scoped, writeBack: 'none' }] };
+    const c = gitOutOfSync(status, OTHER, 'none');
+    assert.equal(c?.status, 'True');
+    assert.equal(c.reason, 'RejectedContentInGit');
+    assert.match(c.message, /apps\/b is rejected bbbbbbb's \(held at aaaaaaa\)/);
+    const { heldBack: _held, ...released } = status;
+    assert.equal(gitOutOfSync(released, OTHER, 'none')?.status, 'False');
   });
 });

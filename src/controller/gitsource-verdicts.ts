@@ -70,6 +70,20 @@ export function findRejection(status: GitSourceStatus, revision: string, tree?: 
   return rejected.find((r) => r.revision === revision) ?? (tree === undefined ? undefined : rejected.find((r) => r.tree === tree));
 }
 
+/**
+ * The rejection of the whole of `revision` (the failed Rollout's file at a
+ * root of the source): the commit is never applied. A scoped rejection
+ * (gitsource-scope.ts) holds back only its directory, so it is not one.
+ */
+export function findWholeRejection(status: GitSourceStatus, revision: string, tree?: string): RejectedRevision | undefined {
+  return findRejection({ rejectedRevisions: (status.rejectedRevisions ?? []).filter((r) => r.scope === undefined) }, revision, tree);
+}
+
+/** Whether `rollout`'s failure on `revision` is recorded already (a whole rejection of the revision counts for every rollout). */
+export function isRejectedFor(status: GitSourceStatus, revision: string, rollout: string): boolean {
+  return (status.rejectedRevisions ?? []).some((r) => r.revision === revision && (r.scope === undefined || r.rollout === rollout));
+}
+
 /** The write-back state a new rejection starts in. */
 export function initialWriteBack(mode: WriteBackMode, branch: string | undefined): WriteBackState {
   return mode === 'none' || branch === undefined ? 'none' : 'pending';
@@ -88,12 +102,15 @@ export function writeBackStep(
   mode: Exclude<WriteBackMode, 'none'>,
   head: string | undefined,
   recent: readonly { sha: string; message: string }[] = [],
+  scoped?: { unchanged: boolean; rollout: string },
 ): { action: 'push' } | { action: 'pushed'; revert: string } | { action: 'superseded' } {
   if (head === undefined || head === entry.revision) return { action: 'push' };
+  // A scoped rejection: newer commits that leave the app's directory as rejected (a neighbour's release, another app's revert) supersede nothing.
+  if (scoped?.unchanged === true) return { action: 'push' };
   // A revert to a branch of its own leaves the followed branch alone: it only moved if someone pushed to it.
   if (mode === 'branch') return { action: 'superseded' };
   const marker = `This reverts commit ${entry.revision}.`;
-  const revert = recent.find((c) => c.message.includes(marker));
+  const revert = recent.find((c) => c.message.includes(marker) && (scoped === undefined || c.message.includes(`rollout ${scoped.rollout} failed`)));
   return revert === undefined ? { action: 'superseded' } : { action: 'pushed', revert: revert.sha };
 }
 
@@ -111,7 +128,7 @@ export function gitOutOfSync(
     return { type: 'GitOutOfSync', status: 'True', reason: 'RevertPending', message: shown };
   }
   if (head === undefined) return undefined;
-  const rejected = findRejection(status, head);
+  const rejected = findWholeRejection(status, head);
   if (rejected !== undefined) {
     const why =
       mode === 'none'
@@ -120,6 +137,11 @@ export function gitOutOfSync(
           ? `the revert waits on its own branch for a merge`
           : `the revert is ${rejected.writeBack ?? 'not written'}`;
     return { type: 'GitOutOfSync', status: 'True', reason: 'RejectedRevisionInGit', message: `Git points at ${head.slice(0, 7)}, which the cluster rejected (${why})` };
+  }
+  const held = status.lastAppliedRevision === head ? (status.heldBack ?? []) : [];
+  if (held.length > 0) {
+    const shown = held.map((h) => `${h.path} is rejected ${h.rejected.slice(0, 7)}'s (held at ${h.revision.slice(0, 7)})`).join('; ');
+    return { type: 'GitOutOfSync', status: 'True', reason: 'RejectedContentInGit', message: `Git points at ${head.slice(0, 7)}, where ${shown}` };
   }
   return { type: 'GitOutOfSync', status: 'False', reason: 'InSync', message: `Git points at ${head.slice(0, 7)}, which the cluster does not reject` };
 }

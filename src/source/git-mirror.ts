@@ -98,6 +98,8 @@ export interface RevertOptions {
   message: string;
   /** Push here instead of `branch` (e.g. `weir/revert-<sha>` for a pull request). When it exists already, the revert builds on it. */
   targetBranch?: string;
+  /** Undo only the commit's changes under these directories (one app's files); the rest of the commit stays. Default: all of it. */
+  paths?: readonly string[];
 }
 
 export interface GitMirrorOptions {
@@ -130,9 +132,10 @@ export function revertBranchName(commit: string): string {
 }
 
 /** A revert message in Git's style that names the rejected commit, the rollout and the reason. */
-export function revertMessage(opts: { commit: string; subject?: string; rollout: string; reason: string }): string {
+export function revertMessage(opts: { commit: string; subject?: string; rollout: string; reason: string; paths?: readonly string[] }): string {
   const subject = opts.subject === undefined || opts.subject === '' ? opts.commit.slice(0, 12) : opts.subject;
-  return `Revert "${subject}"\n\nThis reverts commit ${opts.commit}.\n\nWeir rejected it: rollout ${opts.rollout} failed: ${opts.reason}\n`;
+  const scope = opts.paths === undefined || opts.paths.length === 0 ? '' : `\nOnly its changes under ${opts.paths.join(', ')} are reverted: the rest of the commit stays.\n`;
+  return `Revert "${subject}"\n\nThis reverts commit ${opts.commit}.\n\nWeir rejected it: rollout ${opts.rollout} failed: ${opts.reason}\n${scope}`;
 }
 
 /**
@@ -442,7 +445,7 @@ export class GitMirror {
         await this.#ensureCommit(s, baseBranch, baseTip);
         await this.#ensureCommit(s, opts.branch, opts.commit);
 
-        const edits = await this.#planRevert(s, opts.commit, baseTip, baseBranch);
+        const edits = await this.#planRevert(s, opts.commit, baseTip, baseBranch, opts.paths?.map(normalizeRepoPath));
         if (edits.size === 0) {
           this.#log.info({ url: s.remote.url, branch: baseBranch, commit: opts.commit, tip: baseTip }, 'revert: already reverted; nothing to commit');
           return baseTip;
@@ -777,13 +780,14 @@ export class GitMirror {
   }
 
   /** The files `commit` changed, mapped to their parent's version, checked against `tip`. */
-  async #planRevert(s: Session, commit: string, tip: string, branch: string): Promise<Map<string, LeafEntry | null>> {
+  async #planRevert(s: Session, commit: string, tip: string, branch: string, paths?: readonly string[]): Promise<Map<string, LeafEntry | null>> {
     const db = this.#db(s);
     const c = await this.#requireCommit(s, commit);
     const parent = c.commit.parent[0];
     const parentTree = parent === undefined ? null : (await this.#requireCommit(s, parent)).commit.tree;
     const tipTree = (await this.#requireCommit(s, tip)).commit.tree;
-    const changes = await diffTrees(db, parentTree, c.commit.tree);
+    const within = (file: string): boolean => paths === undefined || paths.some((p) => p === '' || file === p || file.startsWith(`${p}/`));
+    const changes = (await diffTrees(db, parentTree, c.commit.tree)).filter((change) => within(change.path));
     const edits = new Map<string, LeafEntry | null>();
     const conflicts: string[] = [];
     for (const change of changes) {

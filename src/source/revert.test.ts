@@ -211,6 +211,27 @@ describe('revert', () => {
     assert.equal(await lsRemote(temp, url, 'main'), after, 'nothing pushed');
   });
 
+  it('paths: undoes only the changes under those directories, and a conflict elsewhere does not stop it', async () => {
+    counter += 1;
+    const url = await srv.server.createRepository(`revert-${counter}`);
+    const work = await WorkRepo.create(temp, url);
+    await work.commit({ 'apps/a/app.yaml': 'a: 1\n', 'apps/b/app.yaml': 'b: 1\n' }, 'base');
+    const bad = await work.commit({ 'apps/a/app.yaml': 'a: 2\n', 'apps/b/app.yaml': 'b: 2\n', 'apps/b/new.yaml': 'new: true\n' }, 'release a and b');
+    // a changed again since: a whole revert would conflict on it.
+    await work.commit({ 'apps/a/app.yaml': 'a: 3\n' }, 'a again');
+    await work.push();
+    const mirror = await newMirror();
+    const scoped = revertMessage({ commit: bad, subject: 'release a and b', rollout: 'prod/b', reason: 'analysis failed', paths: ['apps/b'] });
+    await assert.rejects(mirror.revert({ url }, { branch: 'main', commit: bad, message }), /file apps\/a\/app\.yaml changed since that commit/);
+    const sha = await mirror.revert({ url }, { branch: 'main', commit: bad, message: scoped, paths: ['apps/b'] });
+    assert.equal(await lsRemote(temp, url, 'main'), sha);
+    assert.deepEqual(await cloneFiles(url), { 'apps/a/app.yaml': 'a: 3\n', 'apps/b/app.yaml': 'b: 1\n' });
+    const clone = await WorkRepo.clone(temp, url);
+    assert.match(await clone.git(['log', '-1', '--format=%B']), /Only its changes under apps\/b are reverted: the rest of the commit stays\./);
+    // Nothing of the commit under the paths left to undo: the tip, no commit.
+    assert.equal(await mirror.revert({ url }, { branch: 'main', commit: bad, message: scoped, paths: ['apps/b'] }), sha);
+  });
+
   it('does not revert twice: an already reverted commit returns the tip', async () => {
     const { url, bad } = await repoWithBadCommit();
     const mirror = await newMirror();

@@ -9,14 +9,12 @@
 // printed, and WEIR_CHAOS_SEED=<seed> replays a run. WEIR_CHAOS_KILLS and
 // WEIR_CHAOS_RELEASES (of each kind) set the minimums (50 and 10).
 import assert from 'node:assert/strict';
-import { dump } from 'js-yaml';
 import { after, before, describe, it } from 'node:test';
 import type { AnalysisRun } from '../../src/api/analysis.ts';
 import type { GitSource } from '../../src/api/gitsource.ts';
 import { createSandboxRepository } from '../../src/sandbox/index.ts';
 import { waitFor } from '../../src/util/wait.ts';
-import { successRateTemplate } from '../support/analysis.ts';
-import { appFiles } from '../support/app-repo.ts';
+import { analysedAppFiles } from '../support/app-repo.ts';
 import { startController, type ControllerProcess } from '../support/controller.ts';
 import { namespace } from '../support/demo-app.ts';
 import { GitWorkspace } from '../support/git-workspace.ts';
@@ -70,18 +68,8 @@ describe('chaos: SIGKILLs during Git-driven canaries', () => {
   });
 
   async function write(w: GitWorkspace, app: string, version: string, bad: boolean): Promise<void> {
-    const steps = [{ setWeight: 20 }, { analysis: { templates: [{ templateName: `${app}-success` }], args: [{ name: 'hash', valueFrom: { podTemplateHashValue: 'Latest' } }] } }];
-    const files = appFiles({ name: app, namespace: ns, version, greeting: version, steps, env: bad ? { ERROR_RATE: '0.5' } : {} });
-    for (const [path, content] of Object.entries(files)) await w.write(path, content);
-    const template = successRateTemplate({
-      namespace: ns,
-      name: `${app}-success`,
-      address: sb.state.prometheusUrl,
-      label: 'rollouts_pod_template_hash',
-      arg: 'hash',
-      metric: { interval: '2s', count: 3, initialDelay: '3s', failureLimit: 0 },
-    });
-    await w.write(`apps/${app}/template.yaml`, dump(template));
+    const metric = { interval: '2s', count: 3, initialDelay: '3s', failureLimit: 0 };
+    await w.writeAll(analysedAppFiles({ name: app, namespace: ns, version, greeting: version, env: bad ? { ERROR_RATE: '0.5' } : {}, prometheus: sb.state.prometheusUrl, metric }));
   }
 
   async function status(app: string): Promise<NonNullable<GitSource['status']>> {

@@ -1,5 +1,9 @@
 // The manifests of a demo application as a repository holds them: a canary
-// Rollout with an HTTPRoute, its Services, and a ConfigMap its pods read.
+// Rollout with an HTTPRoute, its Services, and a ConfigMap its pods read;
+// analysedAppFiles adds a step analysis of the canary's success rate.
+import { dump } from 'js-yaml';
+import { successRateTemplate, type SuccessRateOptions } from './analysis.ts';
+
 export interface AppOptions {
   name: string;
   namespace: string;
@@ -86,4 +90,19 @@ spec:
       steps: ${steps}
 `,
   };
+}
+
+export interface AnalysedAppOptions extends Omit<AppOptions, 'steps'> {
+  /** Prometheus (or a relay in front of it). */
+  prometheus: string;
+  /** The success-rate metric's timing and limits. */
+  metric: NonNullable<SuccessRateOptions['metric']>;
+}
+
+/** The app with steps [setWeight 20, analysis of the canary's success rate] and its AnalysisTemplate `<name>-success` in apps/<name>/template.yaml. */
+export function analysedAppFiles(o: AnalysedAppOptions): Record<string, string> {
+  const steps = [{ setWeight: 20 }, { analysis: { templates: [{ templateName: `${o.name}-success` }], args: [{ name: 'hash', valueFrom: { podTemplateHashValue: 'Latest' } }] } }];
+  const { prometheus, metric, ...app } = o;
+  const template = successRateTemplate({ namespace: o.namespace, name: `${o.name}-success`, address: prometheus, label: 'rollouts_pod_template_hash', arg: 'hash', metric });
+  return { ...appFiles({ ...app, steps }), [`apps/${o.name}/template.yaml`]: dump(template) };
 }

@@ -2,7 +2,7 @@
 // can kill it (SIGKILL) and start it again.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '../../src/util/wait.ts';
 import { after, before } from 'node:test';
@@ -28,6 +28,8 @@ export async function startController(
     args?: string[];
     /** Default: the sandbox admin's kubeconfig. */
     kubeconfig?: string;
+    /** Options for node itself, before the script (e.g. heap limits). */
+    nodeArgs?: string[];
   },
 ): Promise<ControllerProcess> {
   const logDir = join(sb.state.dir, 'logs', 'controllers');
@@ -36,7 +38,7 @@ export async function startController(
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(
     process.execPath,
-    ['bin/weir.js', 'controller', '--kubeconfig', opts.kubeconfig ?? sb.state.kubeconfig, ...(opts.namespace === undefined ? [] : ['--namespace', opts.namespace]), '--listen', '127.0.0.1:0', '--cache-dir', join(sb.state.dir, 'git-cache', opts.logName), ...(opts.args ?? [])],
+    [...(opts.nodeArgs ?? []), 'bin/weir.js', 'controller', '--kubeconfig', opts.kubeconfig ?? sb.state.kubeconfig, ...(opts.namespace === undefined ? [] : ['--namespace', opts.namespace]), '--listen', '127.0.0.1:0', '--cache-dir', join(sb.state.dir, 'git-cache', opts.logName), ...(opts.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WEIR_LOG_LEVEL: 'debug' } },
   );
   let output = '';
@@ -74,6 +76,8 @@ export interface ControllerNamespace {
   readonly ns: string;
   readonly sb: TestSandbox;
   readonly controller: ControllerProcess;
+  /** Stops the controller and starts it again (`wipeCache`: with its Git cache deleted, as on a new machine). */
+  restart(opts?: { wipeCache?: boolean }): Promise<ControllerProcess>;
 }
 
 /**
@@ -103,6 +107,13 @@ export function useControllerNamespace(prefix: string, opts: { args?: string[] }
     },
     get controller(): ControllerProcess {
       if (!proc) throw new Error('the controller is not started: use it inside a test');
+      return proc;
+    },
+    async restart(restartOpts = {}) {
+      if (!sandbox || !proc) throw new Error('the controller is not started: use it inside a test');
+      await proc.stop();
+      if (restartOpts.wipeCache === true) await rm(join(sandbox.state.dir, 'git-cache', ns), { recursive: true, force: true });
+      proc = await startController(sandbox, { namespace: ns, logName: ns, ...(opts.args ? { args: opts.args } : {}) });
       return proc;
     },
   };

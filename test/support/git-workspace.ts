@@ -1,7 +1,7 @@
 // A working copy of a repository on a Git server, for tests that push
 // commits the controller must pick up (isomorphic-git, real HTTP).
 import fs from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
@@ -32,14 +32,29 @@ export class GitWorkspace {
     await git.add({ fs, dir: this.dir, filepath: path });
   }
 
+  /** Writes many files and stages them at once (one index update, not one per file). */
+  async writeAll(files: Readonly<Record<string, string>>): Promise<void> {
+    const paths = Object.keys(files);
+    for (const path of paths) {
+      await mkdir(dirname(join(this.dir, path)), { recursive: true });
+      await writeFile(join(this.dir, path), files[path] ?? '');
+    }
+    if (paths.length > 0) await git.add({ fs, dir: this.dir, filepath: paths });
+  }
+
+  /** A file of the working copy, or undefined when there is none. */
+  async read(path: string): Promise<string | undefined> {
+    return readFile(join(this.dir, path), 'utf8').catch(() => undefined);
+  }
+
   async remove(path: string): Promise<void> {
     await rm(join(this.dir, path));
     await git.remove({ fs, dir: this.dir, filepath: path });
   }
 
   /** Commits what was written and pushes main (`force`: even when that drops commits from the remote); returns the commit. */
-  async commit(message: string, opts: { force?: boolean } = {}): Promise<string> {
-    const sha = await git.commit({ fs, dir: this.dir, message, author });
+  async commit(message: string, opts: { force?: boolean; author?: { name: string; email: string } } = {}): Promise<string> {
+    const sha = await git.commit({ fs, dir: this.dir, message, author: opts.author ?? author });
     await this.push(opts);
     return sha;
   }
