@@ -86,8 +86,8 @@ interface DesiredState {
   stuck: RejectedRevision[];
 }
 
-/** Revisions of a source kept parsed: the applied one, a rollback target, and one more. */
-const LOADED_REVISIONS = 3;
+/** Revisions of a source kept parsed at most: the applied one and a rollback target (after an apply, only what it used stays). */
+const LOADED_REVISIONS = 2;
 
 type GitSourceObject = GitSource & { metadata: GitSource['metadata'] & { uid?: string; generation?: number } };
 type RolloutObject = Rollout & { metadata: Rollout['metadata'] & { uid?: string } };
@@ -534,6 +534,10 @@ export class GitSourceController {
     status.lastAppliedShortRevision = short(revision);
     if (desired.holds.length > 0) status.heldBack = desired.holds;
     else delete status.heldBack;
+    // Only what the cluster now holds stays parsed (a large repository's documents are not kept twice).
+    const used = new Set([revision, ...desired.holds.map((h) => h.revision)]);
+    const loaded = this.#documents.get(keyOf(stored.metadata.namespace, stored.metadata.name));
+    for (const r of loaded?.keys() ?? []) if (!used.has(r)) loaded?.delete(r);
     status.conditions = setCondition(status.conditions, { type: 'ApplyFailed', status: 'False', reason: 'Applied', message: `${short(revision)} applied` }, at);
     // A rollback of only some directories says which; the rest is the commit Git holds.
     const scopedRollback = mode === 'rollback' && desired.holds.length > 0;

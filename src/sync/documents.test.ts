@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_YAML_LIMITS, countAliases, measureExpansion, parseDocuments } from './documents.ts';
+import { parseManifests } from '../api/manifests.ts';
+import { CompactLines, DEFAULT_YAML_LIMITS, countAliases, measureExpansion, parseDocuments } from './documents.ts';
 import { formatProblem } from './types.ts';
 
 /** The classic "billion laughs": nine levels of nine aliases, 81 aliases in all, 9^9 strings once expanded. */
@@ -163,6 +164,56 @@ describe('parseDocuments', () => {
     for (const content of ['', '\uFEFF', '---\n---\n', ': :', '\t\t', '&a *a', 'a: !!binary x', '%YAML 9.9\n---\na: 1', '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[']) {
       assert.doesNotThrow(() => parseDocuments([{ path: 'x.yaml', content }]), JSON.stringify(content));
     }
+  });
+});
+
+describe('CompactLines', () => {
+  it('answers as the line map it was made from, for every path and for paths it does not hold', () => {
+    const text = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web
+  labels:
+    app.kubernetes.io/name: web
+    "we\\u0001ird\\u0000key": x
+data:
+  settings.json: "{}"
+  "": empty key
+list:
+  - a
+  - [b, c]
+`;
+    const [doc] = parseManifests(text, 'a.yaml').documents;
+    assert.ok(doc);
+    const compact = CompactLines.from(doc.lines);
+    assert.ok(compact instanceof CompactLines, 'JSON-quoted paths never hold its separators');
+    assert.equal(compact.size, doc.lines.size);
+    assert.deepEqual([...compact], [...doc.lines], 'same entries, same order');
+    for (const [path, line] of doc.lines) assert.equal(compact.get(path), line, path);
+    for (const path of ['metadata.nam', 'metadata.name.x', 'name', 'list[2]', 'list[1][0]x', '\u0000', 'metadata\u0001']) {
+      assert.equal(compact.get(path), doc.lines.get(path), JSON.stringify(path));
+      assert.equal(compact.has(path), doc.lines.has(path), JSON.stringify(path));
+    }
+    const seen: [string, number][] = [];
+    compact.forEach((line, path) => seen.push([path, line]));
+    assert.deepEqual(seen, [...doc.lines]);
+    assert.deepEqual([...compact.keys()], [...doc.lines.keys()]);
+    assert.deepEqual([...compact.values()], [...doc.lines.values()]);
+  });
+
+  it('keeps a map with a path it cannot hold as it is, and an empty map empty', () => {
+    const odd = new Map([['a\u0000b', 3]]);
+    assert.equal(CompactLines.from(odd), odd);
+    const empty = CompactLines.from(new Map());
+    assert.equal(empty.size, 0);
+    assert.deepEqual([...empty], []);
+    assert.equal(empty.get(''), undefined);
+  });
+
+  it('is what parseDocuments keeps with each document', () => {
+    const { documents } = parseDocuments([{ path: 'a.yaml', content: CONFIGMAP }]);
+    assert.ok(documents[0]?.lines instanceof CompactLines);
+    assert.equal(documents[0].lines.get('data.a'), 6);
   });
 });
 

@@ -5,6 +5,7 @@
 // yieldControlledFields leaves to the Rollout controller and HPAs what they own.
 export { CRD_API_GROUP, crdDefines, isCrd, isNamespace, kindsDefinedBy, prepareDocuments, type PrepareOptions, type PreparedDocuments, type ScopeLookup } from './prepare.ts';
 export {
+  CompactLines,
   DEFAULT_YAML_LIMITS,
   countAliases,
   measureExpansion,
@@ -61,6 +62,6 @@ export {
   type ManagedFieldsEntry,
   type OwnershipTarget,
 } from './drift.ts';
-export { SyncClient } from './client.ts';
+export { SyncClient, sharedConnections } from './client.ts';
 export { controlledFields, hasControlledFields, scaleTargetOf, withLiveControlledFields, yieldControlledFields, type ControlledFields, type LiveLookup } from './controlled-fields.ts';
 export { formatProblem, formatRef, groupOf, refKey, refOf, type ObjectRef, type SourceRef, type SyncDocument, type SyncObject, type SyncProblem } from './types.ts';
