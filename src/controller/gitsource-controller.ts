@@ -479,11 +479,13 @@ export class GitSourceController {
     try {
       desired = await this.#desiredAt(stored, status, remote, ref, revision);
     } catch (err) {
-      // The commit (or a held directory's good commit) cannot be read: nothing is applied, and the source is not Ready.
-      const message = `${mode === 'rollback' ? 'cannot roll back: ' : ''}${short(revision)} cannot be read: ${err instanceof Error ? err.message : String(err)}; running ${short(status.lastAppliedRevision)}`;
+      // A new commit that cannot be read yet: the cluster still matches the applied one; the reconcile is retried with backoff.
+      if (mode === 'apply') throw err;
+      // A rollback target that cannot be read (gone from Git and from the mirror): nothing is applied, and the source is not Ready.
+      const message = `cannot roll back: ${short(revision)} cannot be read: ${err instanceof Error ? err.message : String(err)}; running ${short(status.lastAppliedRevision)}`;
       const reported = status.conditions?.some((c) => c.type === 'Ready' && c.status === 'False' && c.message === message) === true;
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: mode === 'rollback' ? 'RollbackFailed' : 'RevisionUnavailable', message }, at);
-      if (!reported) await this.#event(stored, 'Warning', mode === 'rollback' ? 'RollbackFailed' : 'RevisionUnavailable', message);
+      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'RollbackFailed', message }, at);
+      if (!reported) await this.#event(stored, 'Warning', 'RollbackFailed', message);
       return false;
     }
     const documents = desired.parts.flatMap((p) => p.documents);
