@@ -100,7 +100,7 @@ export async function measureMetric(metric: Metric, now: Date, signal?: AbortSig
             url: p.web.url,
             ...(p.web.method ? { method: p.web.method } : {}),
             headers: headerMap(p.web.headers),
-            ...(p.web.body !== undefined ? { body: p.web.body } : p.web.jsonBody !== undefined ? { body: JSON.stringify(p.web.jsonBody) } : {}),
+            ...(p.web.body !== undefined ? { body: p.web.body } : p.web.jsonBody !== undefined ? { json: p.web.jsonBody } : {}),
             ...(p.web.jsonPath ? { jsonPath: p.web.jsonPath } : {}),
             ...(p.web.timeoutSeconds ? { timeoutMs: p.web.timeoutSeconds * 1000 } : {}),
           },

@@ -101,6 +101,18 @@ describe('providers against real HTTP servers', () => {
     assert.equal(req?.method, 'POST');
     assert.equal(req.body, '{"q":1}');
     assert.equal(req.headers['x-k'], 'v');
+    assert.equal(req.headers['content-type'], undefined, 'a body is sent with no Content-Type of its own, as Argo sends it');
+  });
+
+  it('web: jsonBody is sent as JSON with Content-Type application/json, unless the headers set another', async () => {
+    await queryWeb({ url: `${base}/json`, method: 'POST', json: { query: 'rate', window: [1, 2] } });
+    const req = seen.at(-1);
+    assert.equal(req?.headers['content-type'], 'application/json');
+    assert.deepEqual(JSON.parse(req.body), { query: 'rate', window: [1, 2] });
+    await queryWeb({ url: `${base}/json`, method: 'PUT', json: { a: 1 }, headers: { 'content-type': 'application/vnd.api+json' } });
+    assert.equal(seen.at(-1)?.headers['content-type'], 'application/vnd.api+json');
+    await queryWeb({ url: `${base}/json`, method: 'POST', body: 'a=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    assert.equal(seen.at(-1)?.headers['content-type'], 'application/x-www-form-urlencoded');
   });
 
   it('web: non-2xx, non-JSON, no jsonPath match and timeouts are clear errors', async () => {

@@ -8,7 +8,10 @@ export interface WebRequest {
   url: string;
   method?: 'GET' | 'POST' | 'PUT';
   headers?: Record<string, string>;
+  /** Sent as it is, with no Content-Type unless `headers` sets one (as Argo's provider sends `body`). */
   body?: string;
+  /** Sent as JSON, with Content-Type: application/json unless `headers` sets one (Argo's `jsonBody`). */
+  json?: unknown;
   jsonPath?: string;
   timeoutMs?: number;
 }
@@ -22,6 +25,15 @@ export function selectJsonPath(json: unknown, jsonPath: string | undefined): unk
   return found.length === 1 ? found[0] : found;
 }
 
+/** The request's headers, with the Content-Type its body calls for when the user set none; `false` keeps axios from adding its own (form-urlencoded for a string). */
+function requestHeaders(r: WebRequest): Record<string, string | false> {
+  const headers: Record<string, string | false> = { ...(r.headers ?? {}) };
+  const userSet = Object.keys(headers).some((k) => k.toLowerCase() === 'content-type');
+  if (!userSet && r.json !== undefined) headers['Content-Type'] = 'application/json';
+  else if (!userSet && r.body !== undefined) headers['Content-Type'] = false;
+  return headers;
+}
+
 export async function queryWeb(r: WebRequest, signal?: AbortSignal): Promise<unknown> {
   const timeout = r.timeoutMs ?? 10_000;
   const signals = [AbortSignal.timeout(timeout), ...(signal ? [signal] : [])];
@@ -31,8 +43,8 @@ export async function queryWeb(r: WebRequest, signal?: AbortSignal): Promise<unk
     const res = await axios.request<string>({
       url: r.url,
       method: r.method ?? 'GET',
-      headers: r.headers ?? {},
-      data: r.body,
+      headers: requestHeaders(r),
+      data: r.json !== undefined ? JSON.stringify(r.json) : r.body,
       timeout,
       signal: AbortSignal.any(signals),
       responseType: 'text',
