@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { GitSource } from '../src/api/gitsource.ts';
 import { createSandboxRepository } from '../src/sandbox/index.ts';
 import { waitFor } from '../src/util/wait.ts';
-import { appFiles, type AppOptions } from './support/app-repo.ts';
+import { appFiles, appGreeting, type AppOptions } from './support/app-repo.ts';
 import { useControllerNamespace } from './support/controller.ts';
 import { GitWorkspace } from './support/git-workspace.ts';
 import type { TestSandbox } from './support/sandbox.ts';
@@ -72,9 +72,7 @@ spec:
     return (await sb.custom.getNamespacedCustomObject({ ...GITSOURCES, namespace: ns, name: source })) as GitSource;
   }
 
-  async function greeting(): Promise<string | undefined> {
-    return (await sb.core.readNamespacedConfigMap({ name: `${app}-config`, namespace: ns })).data?.GREETING;
-  }
+  const greeting = (): Promise<string | undefined> => appGreeting(sb, ns, app);
 
   async function waitApplied(commit: string, what: string): Promise<void> {
     await waitFor(async () => ((await getSource()).status?.lastAppliedRevision === commit ? true : undefined), { what: `${what} applied`, timeoutMs: 60_000, intervalMs: 200 });

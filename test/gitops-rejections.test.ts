@@ -23,19 +23,15 @@ import type { GitSource } from '../src/api/gitsource.ts';
 import { startGitServer } from '../src/sandbox/git-server.ts';
 import { createSandboxRepository } from '../src/sandbox/index.ts';
 import { waitFor } from '../src/util/wait.ts';
-import { analysedAppFiles } from './support/app-repo.ts';
+import { analysedAppFiles, appGreeting } from './support/app-repo.ts';
 import { useControllerNamespace } from './support/controller.ts';
 import { GitWorkspace } from './support/git-workspace.ts';
-import { GITSOURCES, createGitSource, getGitSource, waitForGitSource, type GitSourceStatus } from './support/gitsources.ts';
+import { GITSOURCES, createGitSource, eventMessages, sourceCondition as condition, getGitSource, waitForGitSource, type GitSourceStatus } from './support/gitsources.ts';
 import { getRollout, waitForRollout } from './support/rollouts.ts';
 import { startTcpRelay, type TcpRelay } from './support/tcp-relay.ts';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 type Status = GitSourceStatus;
-
-function condition(s: Status, type: string): NonNullable<Status['conditions']>[number] | undefined {
-  return s.conditions?.find((c) => c.type === type);
-}
 
 describe('rejections that hold, and Git that ends up telling the truth', () => {
   const ctx = useControllerNamespace('rejections');
@@ -64,13 +60,22 @@ describe('rejections that hold, and Git that ends up telling the truth', () => {
     return (await waitForGitSource(ctx.sb, ns, name, what, predicate, timeoutMs)).status ?? {};
   }
 
-  async function greeting(app: string): Promise<string | undefined> {
-    return (await ctx.sb.core.readNamespacedConfigMap({ name: `${app}-config`, namespace: ns })).data?.GREETING;
-  }
+  const greeting = (app: string): Promise<string | undefined> => appGreeting(ctx.sb, ns, app);
+  const events = (reason: string, name: string): Promise<string[]> => eventMessages(ctx.sb, ns, name, reason);
 
-  async function events(reason: string, name: string): Promise<string[]> {
-    const list = await ctx.sb.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name},reason=${reason}` });
-    return list.items.map((e) => e.message ?? '');
+  /** An app promoted twice (v1, then v2: its last good commit), with no write-back; its workspace is then moved back to v1, ready for a history-rewriting bad release. */
+  async function promotedTwiceThenRewound(app: string): Promise<{ w: GitWorkspace; first: string; good: string; promoted: Awaited<ReturnType<typeof waitForRollout>> }> {
+    const w = await GitWorkspace.create(await createSandboxRepository(ctx.sb.state, `${ns}-${app}`));
+    workspaces.push(w);
+    await writeApp(w, app, 'v1', 'first');
+    const first = await w.commit(`${app} v1`);
+    await createSource(app, w.url, { paths: [`apps/${app}`], rollback: { writeBack: 'none' } });
+    await waitForRollout(ctx.sb, ns, app, 'Healthy on v1', (s) => s.phase === 'Healthy' && s.git?.stableRevision === first, 90_000);
+    await writeApp(w, app, 'v2', 'second');
+    const good = await w.commit(`${app} v2: the last good commit`);
+    const promoted = await waitForRollout(ctx.sb, ns, app, 'promoted v2', (s) => s.phase === 'Healthy' && s.git?.stableRevision === good, 120_000);
+    await w.reset(first);
+    return { w, first, good, promoted };
   }
 
   /** Waits until the step analysis of the release on `revision` is measuring. */
@@ -129,19 +134,10 @@ describe('rejections that hold, and Git that ends up telling the truth', () => {
   });
 
   it('a force-push that drops the last good commit: the rollback finds it in the mirror; the rejected commit, or a copy of it, is refused when pushed again', async () => {
-    const w = await GitWorkspace.create(await createSandboxRepository(ctx.sb.state, `${ns}-forced`));
-    workspaces.push(w);
     const app = 'forced';
-    await writeApp(w, app, 'v1', 'first');
-    const first = await w.commit('forced v1');
-    await createSource(app, w.url, { paths: [`apps/${app}`], rollback: { writeBack: 'none' } });
-    await waitForRollout(ctx.sb, ns, app, 'Healthy on v1', (s) => s.phase === 'Healthy' && s.git?.stableRevision === first, 90_000);
-    await writeApp(w, app, 'v2', 'second');
-    const good = await w.commit('forced v2: the last good commit');
-    const promoted = await waitForRollout(ctx.sb, ns, app, 'promoted v2', (s) => s.phase === 'Healthy' && s.git?.stableRevision === good, 120_000);
+    const { w, first, good, promoted } = await promotedTwiceThenRewound(app);
 
     // History rewritten: main is v1 → bad; the last good commit is gone from the remote.
-    await w.reset(first);
     await writeApp(w, app, 'v3', 'bad', { ERROR_RATE: '0.5' });
     const bad = await w.commit('forced v3: rewrites history and fails analysis', { force: true });
     const rejected = await waitForSource(app, 'the bad commit rejected and rolled back to the last good one', (s) => s.rejectedRevisions?.some((r) => r.revision === bad) === true && s.lastAppliedRevision === good, 150_000);
@@ -179,19 +175,10 @@ describe('rejections that hold, and Git that ends up telling the truth', () => {
   });
 
   it('a rollback whose target is gone from Git and from the cache: not Ready (RollbackFailed), nothing applied', async () => {
-    const w = await GitWorkspace.create(await createSandboxRepository(ctx.sb.state, `${ns}-gone`));
-    workspaces.push(w);
     const app = 'gone';
-    await writeApp(w, app, 'v1', 'first');
-    const first = await w.commit('gone v1');
-    await createSource(app, w.url, { paths: [`apps/${app}`], rollback: { writeBack: 'none' } });
-    await waitForRollout(ctx.sb, ns, app, 'Healthy on v1', (s) => s.phase === 'Healthy' && s.git?.stableRevision === first, 90_000);
-    await writeApp(w, app, 'v2', 'second');
-    const good = await w.commit('gone v2: the last good commit');
-    await waitForRollout(ctx.sb, ns, app, 'promoted v2', (s) => s.phase === 'Healthy' && s.git?.stableRevision === good, 120_000);
+    const { w, good } = await promotedTwiceThenRewound(app);
 
     // The last good commit leaves the remote (force-push) and the controller's cache (a new machine).
-    await w.reset(first);
     await writeApp(w, app, 'v3', 'bad', { ERROR_RATE: '0.5' });
     await ctx.restart({ wipeCache: true });
     const bad = await w.commit('gone v3: rewrites history and fails analysis', { force: true });

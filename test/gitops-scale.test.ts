@@ -16,7 +16,6 @@
 // machine's memory (gigabytes of old generation, 64 MiB semi-spaces) and
 // never feel the container's limit.
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { createSandboxRepository } from '../src/sandbox/index.ts';
@@ -24,7 +23,7 @@ import { GiveUp } from '../src/util/wait.ts';
 import { startController, type ControllerProcess } from './support/controller.ts';
 import { namespace } from './support/demo-app.ts';
 import { GitWorkspace } from './support/git-workspace.ts';
-import { createGitSource, waitForGitSource, type GitSourceStatus } from './support/gitsources.ts';
+import { createGitSource, pushWebhook, waitForGitSource, type GitSourceStatus } from './support/gitsources.ts';
 import { installCrds } from './support/rollouts.ts';
 import { testSandbox, uniqueName, type TestSandbox } from './support/sandbox.ts';
 
@@ -106,14 +105,7 @@ describe('Git sync at scale', () => {
   });
 
   async function webhook(url: string): Promise<void> {
-    const body = JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: url } });
-    const res = await fetch(`${controller.url}/hooks/git`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` },
-      body,
-    });
-    await res.text();
-    assert.equal(res.status, 202);
+    assert.equal(await pushWebhook(controller.url, url, SECRET), 202);
   }
 
   /** Waits for `commit` applied with every manifest; gives up at once when the controller exits or the commit is refused. */

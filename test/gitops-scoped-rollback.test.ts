@@ -13,17 +13,13 @@ import { after, describe, it } from 'node:test';
 import { WEIR_AUTHOR } from '../src/source/index.ts';
 import { createSandboxRepository } from '../src/sandbox/index.ts';
 import { waitFor } from '../src/util/wait.ts';
-import { analysedAppFiles } from './support/app-repo.ts';
+import { analysedAppFiles, appGreeting } from './support/app-repo.ts';
 import { useControllerNamespace } from './support/controller.ts';
 import { GitWorkspace } from './support/git-workspace.ts';
-import { GITSOURCES, createGitSource, waitForGitSource, type GitSourceStatus } from './support/gitsources.ts';
+import { GITSOURCES, createGitSource, eventMessages, sourceCondition as condition, waitForGitSource, type GitSourceStatus } from './support/gitsources.ts';
 import { recordChanges, waitForRollout } from './support/rollouts.ts';
 
 type Status = GitSourceStatus;
-
-function condition(s: Status, type: string): NonNullable<Status['conditions']>[number] | undefined {
-  return s.conditions?.find((c) => c.type === type);
-}
 
 interface RolloutView {
   phase: unknown;
@@ -54,14 +50,8 @@ describe('rollback scoped to the app that failed', () => {
     return (await waitForGitSource(ctx.sb, ns, name, what, predicate, timeoutMs)).status ?? {};
   }
 
-  async function greeting(app: string): Promise<string | undefined> {
-    return (await ctx.sb.core.readNamespacedConfigMap({ name: `${app}-config`, namespace: ns })).data?.GREETING;
-  }
-
-  async function events(reason: string, name: string): Promise<string[]> {
-    const list = await ctx.sb.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name},reason=${reason}` });
-    return list.items.map((e) => e.message ?? '');
-  }
+  const greeting = (app: string): Promise<string | undefined> => appGreeting(ctx.sb, ns, app);
+  const events = (reason: string, name: string): Promise<string[]> => eventMessages(ctx.sb, ns, name, reason);
 
   /** Every phase, abort flag and revision a Rollout passes through, and every value of its ConfigMap. */
   async function record(app: string): Promise<{ rollout: RolloutView[]; greetings: unknown[] }> {

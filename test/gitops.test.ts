@@ -4,7 +4,6 @@
 // commit and writes the revert back, drift is corrected, an unreachable
 // server changes nothing, and a wrongly signed webhook is refused.
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +13,11 @@ import type { GitSource } from '../src/api/gitsource.ts';
 import { startGitServer } from '../src/sandbox/git-server.ts';
 import { createSandboxRepository } from '../src/sandbox/index.ts';
 import { waitFor } from '../src/util/wait.ts';
-import { appFiles, type AppOptions } from './support/app-repo.ts';
+import { appFiles, appGreeting, type AppOptions } from './support/app-repo.ts';
 import { startController, type ControllerProcess } from './support/controller.ts';
 import { namespace } from './support/demo-app.ts';
 import { GitWorkspace } from './support/git-workspace.ts';
-import { GITSOURCES, createGitSource, getGitSource, waitForGitSource, type GitSourceStatus } from './support/gitsources.ts';
+import { GITSOURCES, createGitSource, getGitSource, pushWebhook, waitForGitSource, type GitSourceStatus } from './support/gitsources.ts';
 import { getRollout, installCrds, routeWeights, waitForRollout, weir } from './support/rollouts.ts';
 import { testSandbox, uniqueName, type TestSandbox } from './support/sandbox.ts';
 
@@ -58,20 +57,9 @@ describe('Git as the source', () => {
   const waitForSource = (name: string, what: string, predicate: (s: GitSourceStatus) => boolean, timeoutMs?: number): Promise<GitSource> =>
     waitForGitSource(sb, ns, name, what, predicate, timeoutMs);
 
-  async function webhook(url: string, secret: string): Promise<number> {
-    const body = JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: url } });
-    const res = await fetch(`${controller.url}/hooks/git`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` },
-      body,
-    });
-    await res.text();
-    return res.status;
-  }
+  const webhook = (url: string, secret: string): Promise<number> => pushWebhook(controller.url, url, secret);
 
-  async function greeting(name: string): Promise<string | undefined> {
-    return (await sb.core.readNamespacedConfigMap({ name: `${name}-config`, namespace: ns })).data?.GREETING;
-  }
+  const greeting = (name: string): Promise<string | undefined> => appGreeting(sb, ns, name);
 
   describe('a source with the webhook and a 10-minute poll', () => {
     let w: GitWorkspace;

@@ -75,15 +75,8 @@ interface LoadedRevision {
   documents: SyncDocument[];
   problems: SyncProblem[];
   fileHashes: Map<string, string>;
-}
-
-/** What the cluster should hold for a commit: its documents, with each held-back directory's from its last good commit. */
-interface DesiredState {
-  parts: RevisionPart<SyncDocument>[];
-  problems: SyncProblem[];
-  holds: HeldBack[];
-  /** Scoped rejections Git still holds with no good commit to go back to. */
-  stuck: RejectedRevision[];
+  /** scopeDigest by directory, worked out once (a hold is checked at every reconcile). */
+  digests: Map<string, string>;
 }
 
 /** Revisions of a source kept parsed at most: the applied one and a rollback target (after an apply, only what it used stays). */
@@ -121,6 +114,30 @@ function short(sha: string | undefined): string {
 function formatProblems(problems: readonly SyncProblem[]): string {
   const shown = problems.slice(0, 5).map(formatProblem);
   return shown.join('; ') + (problems.length > 5 ? ` (and ${problems.length - 5} more)` : '');
+}
+
+/** The digest of the manifests under `dir` in a loaded commit. */
+function digestOf(loaded: LoadedRevision, dir: string): string {
+  let digest = loaded.digests.get(dir);
+  if (digest === undefined) {
+    digest = scopeDigest(loaded.fileHashes, dir);
+    loaded.digests.set(dir, digest);
+  }
+  return digest;
+}
+
+/** Why the directories of scoped rejections with nothing to go back to keep the source not Ready. */
+function noLastGoodMessage(stuck: readonly RejectedRevision[]): string {
+  return stuck.map((r) => `${r.scope ?? '.'} holds ${short(r.revision)}, which rollout ${r.rollout} rejected, and no earlier revision of it finished Healthy: nothing to roll back to`).join('; ');
+}
+
+/** What the cluster should hold for a commit: its documents, with each held-back directory's from its last good commit. */
+interface DesiredState {
+  parts: RevisionPart<SyncDocument>[];
+  problems: SyncProblem[];
+  holds: HeldBack[];
+  /** Scoped rejections Git still holds with no good commit to go back to. */
+  stuck: RejectedRevision[];
 }
 
 export class GitSourceController {
@@ -436,7 +453,7 @@ export class GitSourceController {
       namespaced: (apiVersion, kind) => this.#client.isNamespaced(apiVersion, kind),
     });
     const problems: SyncProblem[] = [...files.problems.map((p) => ({ file: p.path, line: 1, message: p.message })), ...parsed.problems, ...prepared.problems];
-    const result: LoadedRevision = { documents: prepared.documents, problems, fileHashes };
+    const result: LoadedRevision = { documents: prepared.documents, problems, fileHashes, digests: new Map() };
     loaded.set(revision, result);
     for (const old of loaded.keys()) if (loaded.size > LOADED_REVISIONS) loaded.delete(old);
     return result;
@@ -450,7 +467,7 @@ export class GitSourceController {
   async #desiredAt(gs: GitSourceObject, status: GitSourceStatus, remote: GitRemote, ref: string, revision: string): Promise<DesiredState> {
     const target = await this.#documentsAt(gs, remote, ref, revision);
     const scoped = (status.rejectedRevisions ?? []).filter((r) => r.scope !== undefined);
-    const digestAt = (dir: string): string => scopeDigest(target.fileHashes, dir);
+    const digestAt = (dir: string): string => digestOf(target, dir);
     const holds = scoped.length === 0 ? [] : activeHolds(scoped, digestAt);
     const stuck = scoped.filter((r) => r.rollbackTo === undefined && r.scope !== undefined && digestAt(r.scope) === r.scopeDigest && !holds.some((h) => h.path === r.scope));
     const held: { hold: HeldBack; documents: SyncDocument[] }[] = [];
@@ -547,7 +564,7 @@ export class GitSourceController {
       ? `rolled back ${newlyHeld.map((h) => `${h.path} to ${short(h.revision)}`).join(', ') || 'held directories'}; the rest stays at ${short(revision)} (${applied.length} objects)`
       : `${mode === 'rollback' ? 'rolled back to' : 'applied'} ${short(revision)}${heldText === '' ? '' : ` with ${heldText}`} (${applied.length} objects)`;
     if (desired.stuck.length > 0) {
-      const message = desired.stuck.map((r) => `${r.scope ?? '.'} holds ${short(r.revision)}, which rollout ${r.rollout} rejected, and no earlier revision of it finished Healthy: nothing to roll back to`).join('; ');
+      const message = noLastGoodMessage(desired.stuck);
       status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'NoLastGoodRevision', message }, at);
     } else {
       status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: mode === 'rollback' ? 'RolledBack' : 'Applied', message: done }, at);
@@ -682,7 +699,7 @@ export class GitSourceController {
       if (!sameHolds(desired.holds, status.heldBack)) {
         await this.#applyRevision(stored, gs, status, remote, ref, lastApplied, at, 'rollback');
       } else if (desired.stuck.length > 0) {
-        const message = desired.stuck.map((r) => `${r.scope ?? '.'} holds ${short(r.revision)}, which rollout ${r.rollout} rejected, and no earlier revision of it finished Healthy: nothing to roll back to`).join('; ');
+        const message = noLastGoodMessage(desired.stuck);
         status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'NoLastGoodRevision', message }, at);
       }
     }
@@ -703,7 +720,7 @@ export class GitSourceController {
     const namespace = stored.metadata.namespace ?? 'default';
     const doc = loaded.documents.find((d) => d.object.kind === 'Rollout' && d.object.metadata.name === failure.rollout && (d.object.metadata.namespace ?? namespace) === namespace);
     const scope = doc === undefined ? undefined : rolloutScope(doc.file, stored.spec.paths ?? ['.']);
-    return scope === undefined ? undefined : { scope, scopeDigest: scopeDigest(loaded.fileHashes, scope) };
+    return scope === undefined ? undefined : { scope, scopeDigest: digestOf(loaded, scope) };
   }
 
   /** A Healthy managed Rollout marks its revision promoted. */
@@ -790,7 +807,7 @@ export class GitSourceController {
       if (entry.scope !== undefined && head !== undefined && head !== entry.revision) {
         // Does Git still hold, in the app's directory, what was rejected? Then newer commits (its neighbours') supersede nothing.
         const atHead = await this.#documentsAt(stored, remote, branch, head);
-        scoped = { unchanged: scopeDigest(atHead.fileHashes, entry.scope) === entry.scopeDigest, rollout: rolloutRef };
+        scoped = { unchanged: digestOf(atHead, entry.scope) === entry.scopeDigest, rollout: rolloutRef };
       }
       const step = writeBackStep(entry, mode, head, recent, scoped);
       if (step.action === 'superseded') {

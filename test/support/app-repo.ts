@@ -3,6 +3,7 @@
 // analysedAppFiles adds a step analysis of the canary's success rate.
 import { dump } from 'js-yaml';
 import { successRateTemplate, type SuccessRateOptions } from './analysis.ts';
+import type { TestSandbox } from './sandbox.ts';
 
 export interface AppOptions {
   name: string;
@@ -105,4 +106,9 @@ export function analysedAppFiles(o: AnalysedAppOptions): Record<string, string> 
   const { prometheus, metric, ...app } = o;
   const template = successRateTemplate({ namespace: o.namespace, name: `${o.name}-success`, address: prometheus, label: 'rollouts_pod_template_hash', arg: 'hash', metric });
   return { ...appFiles({ ...app, steps }), [`apps/${o.name}/template.yaml`]: dump(template) };
+}
+
+/** The GREETING the app's ConfigMap holds in the cluster (what its pods serve). */
+export async function appGreeting(sb: TestSandbox, namespace: string, app: string): Promise<string | undefined> {
+  return (await sb.core.readNamespacedConfigMap({ name: `${app}-config`, namespace })).data?.GREETING;
 }

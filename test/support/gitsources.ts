@@ -1,5 +1,6 @@
-// GitSources in end-to-end tests: create one in a namespace, read it, and
-// wait on its status.
+// GitSources in end-to-end tests: create one in a namespace, read it, wait
+// on its status, and tell the controller of a push as GitHub does.
+import { createHmac } from 'node:crypto';
 import type { GitSource } from '../../src/api/gitsource.ts';
 import { waitFor } from '../../src/util/wait.ts';
 import type { TestSandbox } from './sandbox.ts';
@@ -29,4 +30,27 @@ export function waitForGitSource(sb: TestSandbox, namespace: string, name: strin
     },
     { what: `GitSource ${name}: ${what}`, timeoutMs, intervalMs: 200 },
   );
+}
+
+/** A condition of a GitSource's status. */
+export function sourceCondition(s: GitSourceStatus, type: string): NonNullable<GitSourceStatus['conditions']>[number] | undefined {
+  return s.conditions?.find((c) => c.type === type);
+}
+
+/** The messages of the Events with `reason` about the object `name` in `namespace`. */
+export async function eventMessages(sb: TestSandbox, namespace: string, name: string, reason: string): Promise<string[]> {
+  const list = await sb.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name},reason=${reason}` });
+  return list.items.map((e) => e.message ?? '');
+}
+
+/** POSTs a GitHub push event for `repoUrl`'s main, signed with `secret`, to the controller's /hooks/git; returns the HTTP status. */
+export async function pushWebhook(controllerUrl: string, repoUrl: string, secret: string): Promise<number> {
+  const body = JSON.stringify({ ref: 'refs/heads/main', repository: { clone_url: repoUrl } });
+  const res = await fetch(`${controllerUrl}/hooks/git`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` },
+    body,
+  });
+  await res.text();
+  return res.status;
 }
