@@ -6,10 +6,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { GROUP, VERSION } from '../api/common.ts';
-import { resolveGitSourceSpec, type GitSource, type GitSourceStatus } from '../api/gitsource.ts';
-import { parseDuration } from '../api/duration.ts';
+import type { GitSource, GitSourceStatus, ResolvedGitSourceSpec } from '../api/gitsource.ts';
 import type { Rollout } from '../api/rollout.ts';
-import { validateGitSource } from '../api/validate.ts';
 import { describeKubeError, kubeErrorCode } from '../cluster/errors.ts';
 import { EventRecorder } from '../cluster/events.ts';
 import { ResilientInformer } from '../cluster/informer.ts';
@@ -44,19 +42,39 @@ import {
 import type { Logger } from '../util/log.ts';
 import { setCondition as setConditionIn } from '../engine/conditions.ts';
 import { planRetry, statusPatchBody } from '../cli/rollout-actions.ts';
-import { activeHolds, composeRevisions, fileHash, isWeirRevert, rolloutScope, sameHolds, scopeDigest, type HeldBack, type RevisionPart } from './gitsource-scope.ts';
 import {
+  MAX_BACKOFF_MS,
   UNVERIFIED_RETRY_LIMIT,
-  findWholeRejection,
+  activeHolds,
+  admission,
+  composeRevisions,
+  fileHash,
+  gitDown,
   gitOutOfSync,
-  isRejectedFor,
-  initialWriteBack,
-  rolloutFailure,
-  unverifiedRetryDelayMs,
+  headDecision,
+  isWeirRevert,
+  nextReconcileAt,
+  noLastGoodCondition,
+  pollDue,
+  rejection,
+  reopenedWriteBacks,
+  rollbackDecision,
+  rolloutScope,
+  rolloutVerdict,
+  scopeDigest,
+  scopedRollbackDecision,
+  secretUnavailable,
+  short,
+  unverifiedStep,
+  withRejection,
+  withRolloutOutcomes,
   writeBackStep,
+  type ConditionChange,
+  type HeldBack,
   type RejectedRevision,
+  type RevisionPart,
   type RolloutFailure,
-} from './gitsource-verdicts.ts';
+} from './gitsource/index.ts';
 import { WorkQueue, runWorkers } from './queue.ts';
 
 /** Conditions as the engine keeps them (transition time kept while the status stays). */
@@ -68,7 +86,6 @@ const GITSOURCES = { group: GROUP, version: VERSION, plural: 'gitsources' } as c
 const ROLLOUTS = { group: GROUP, version: VERSION, plural: 'rollouts' } as const;
 const HISTORY_LIMIT = 50;
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const MAX_BACKOFF_MS = 5 * 60_000;
 
 /** A commit's manifests as read from the mirror, with each file's content hash (for the digests of scoped rejections). */
 interface LoadedRevision {
@@ -107,10 +124,6 @@ function mirrorOwner(gs: GitSourceObject): string {
   return `${gs.metadata.namespace ?? 'default'}.${gs.metadata.name ?? ''}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
 }
 
-function short(sha: string | undefined): string {
-  return (sha ?? '').slice(0, 7);
-}
-
 function formatProblems(problems: readonly SyncProblem[]): string {
   const shown = problems.slice(0, 5).map(formatProblem);
   return shown.join('; ') + (problems.length > 5 ? ` (and ${problems.length - 5} more)` : '');
@@ -126,11 +139,6 @@ function digestOf(loaded: LoadedRevision, dir: string): string {
   return digest;
 }
 
-/** Why the directories of scoped rejections with nothing to go back to keep the source not Ready. */
-function noLastGoodMessage(stuck: readonly RejectedRevision[]): string {
-  return stuck.map((r) => `${r.scope ?? '.'} holds ${short(r.revision)}, which rollout ${r.rollout} rejected, and no earlier revision of it finished Healthy: nothing to roll back to`).join('; ');
-}
-
 /** What the cluster should hold for a commit: its documents, with each held-back directory's from its last good commit. */
 interface DesiredState {
   parts: RevisionPart<SyncDocument>[];
@@ -138,6 +146,25 @@ interface DesiredState {
   holds: HeldBack[];
   /** Scoped rejections Git still holds with no good commit to go back to. */
   stuck: RejectedRevision[];
+}
+
+/** One reconcile of one GitSource: what it read at its start, and the status it builds (written at most once per change). */
+interface Pass {
+  key: string;
+  /** This reconcile's copy of the object (its resourceVersion moves on with each status write). */
+  stored: GitSourceObject;
+  /** The validated object. */
+  gs: GitSource;
+  spec: ResolvedGitSourceSpec;
+  /** The branch followed, when the ref is one (write-back needs it). */
+  branch: string | undefined;
+  remote: GitRemote;
+  /** The ref asked of Git: the commit, tag or branch of the spec. */
+  ref: string;
+  now: Date;
+  /** `now` as the status records times. */
+  at: string;
+  status: GitSourceStatus;
 }
 
 export class GitSourceController {
@@ -265,8 +292,7 @@ export class GitSourceController {
     return n;
   }
 
-  async #remote(gs: GitSourceObject): Promise<GitRemote> {
-    const timeoutMs = parseDuration(gs.spec.timeout ?? '60s');
+  async #remote(gs: GitSourceObject, timeoutMs: number): Promise<GitRemote> {
     const secretName = gs.spec.secretRef?.name;
     if (!secretName) return { url: gs.spec.url, timeoutMs };
     const secret = await this.#core.readNamespacedSecret({ name: secretName, namespace: gs.metadata.namespace ?? 'default' });
@@ -279,7 +305,10 @@ export class GitSourceController {
     return { url: gs.spec.url, timeoutMs, auth };
   }
 
-  /** One reconcile; returns when to look again (ms since the epoch). */
+  /**
+   * One reconcile; returns when to look again (ms since the epoch). Each step
+   * asks gitsource/decide.ts what to do with what is known so far, then does it.
+   */
   async reconcile(key: string): Promise<number | undefined> {
     const [namespace = '', name = ''] = key.split('/');
     const cached = this.sources.get(name, namespace);
@@ -287,130 +316,104 @@ export class GitSourceController {
     // A copy: status writes within this reconcile move its resourceVersion on.
     const stored = structuredClone(cached);
     const now = this.#opts.now?.() ?? new Date();
+    const at = now.toISOString();
     const status: GitSourceStatus = structuredClone(stored.status ?? {});
     if (stored.metadata.generation !== undefined) status.observedGeneration = stored.metadata.generation;
-    const at = now.toISOString();
 
-    const { gitSource, errors } = validateGitSource(stored);
-    if (!gitSource || errors.length > 0) {
-      const message = errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`).join('; ');
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'InvalidSpec', message }, at);
-      await this.#writeStatus(stored, status);
+    const admitted = admission(stored);
+    if (admitted.kind === 'refused') {
+      status.conditions = setCondition(status.conditions, admitted.condition, at);
+      await this.#writeStatusOf(stored, status);
       return undefined;
     }
-    if (gitSource.spec.suspend === true) {
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'Suspended', message: 'spec.suspend is true' }, at);
-      await this.#writeStatus(stored, status);
-      return undefined;
-    }
-    const intervalMs = parseDuration(gitSource.spec.interval ?? '1m');
+    const { spec, intervalMs } = admitted;
     let remote: GitRemote;
     try {
-      remote = await this.#remote(stored);
+      remote = await this.#remote(stored, admitted.timeoutMs);
     } catch (err) {
-      status.conditions = setCondition(status.conditions, { type: 'SourceUnavailable', status: 'True', reason: 'SecretUnavailable', message: describeKubeError(err) }, at);
-      await this.#writeStatus(stored, status);
-      return now.getTime() + Math.min(intervalMs, MAX_BACKOFF_MS);
+      const unavailable = secretUnavailable(describeKubeError(err), intervalMs, now);
+      status.conditions = setCondition(status.conditions, unavailable.condition, at);
+      await this.#writeStatusOf(stored, status);
+      return unavailable.retryAt;
     }
-    const ref = this.#ref(gitSource);
+    const pass: Pass = { key, stored, gs: admitted.gitSource, spec, branch: admitted.gitSource.spec.ref?.branch, remote, ref: admitted.ref, now, at, status };
 
     // A failed rollout sends the cluster back to the last good revision first.
-    await this.#handleRollouts(stored, gitSource, status, remote, ref, now);
-    const retryAt = this.#nextRetryAt(status);
-    const soonest = (t: number): number => (retryAt === undefined ? t : Math.min(t, Math.max(retryAt, now.getTime() + 1000)));
+    await this.#handleRollouts(pass);
 
     // Git is polled at the interval (or now, when asked); a Rollout's status changing does not poll.
-    const pollAt = this.#pollAt.get(key) ?? 0;
-    if (!this.#pollNow.delete(key) && now.getTime() < pollAt) {
-      await this.#writeStatus(stored, status);
-      return soonest(pollAt);
+    const pollAt = this.#pollAt.get(key);
+    if (!pollDue(now, pollAt, this.#pollNow.delete(key))) {
+      await this.#writeStatus(pass);
+      return nextReconcileAt(now, pollAt ?? 0, pass.status);
     }
     let head: string;
     try {
-      head = await this.#mirror.resolveRef(remote, ref);
+      head = await this.#mirror.resolveRef(remote, pass.ref);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const wasUnavailable = status.conditions?.some((c) => c.type === 'SourceUnavailable' && c.status === 'True');
-      status.conditions = setCondition(status.conditions, { type: 'SourceUnavailable', status: 'True', reason: 'FetchFailed', message }, at);
-      if (!wasUnavailable) await this.#event(stored, 'Warning', 'SourceUnavailable', `${message}; keeping revision ${short(status.lastAppliedRevision)}`);
-      // Exponential backoff from 1 s, capped by the interval.
       const failures = (this.#fetchFailures.get(key) ?? 0) + 1;
       this.#fetchFailures.set(key, failures);
-      const next = now.getTime() + Math.min(intervalMs, 1000 * 2 ** Math.min(failures - 1, 8));
-      this.#pollAt.set(key, next);
-      const outOfSync = gitOutOfSync(status, undefined, resolveGitSourceSpec(gitSource.spec).rollback.writeBack);
-      if (outOfSync !== undefined) status.conditions = setCondition(status.conditions, outOfSync, at);
-      await this.#writeStatus(stored, status);
-      return soonest(next);
+      const down = gitDown(pass.status, { message: err instanceof Error ? err.message : String(err), failures, intervalMs, now, writeBack: spec.rollback.writeBack });
+      for (const c of down.conditions) this.#setCondition(pass, c);
+      if (down.event !== undefined) await this.#event(stored, 'Warning', 'SourceUnavailable', down.event);
+      this.#pollAt.set(key, down.nextPollAt);
+      await this.#writeStatus(pass);
+      return nextReconcileAt(now, down.nextPollAt, pass.status);
     }
     this.#fetchFailures.delete(key);
-    status.lastFetchedRevision = head;
-    status.conditions = setCondition(status.conditions, { type: 'SourceUnavailable', status: 'False', reason: 'Fetched', message: `fetched ${short(head)}` }, at);
+    pass.status.lastFetchedRevision = head;
+    this.#setCondition(pass, { type: 'SourceUnavailable', status: 'False', reason: 'Fetched', message: `fetched ${short(head)}` });
 
     // Git answers: what a rejection still owes it (a revert that could not be pushed) is done now.
-    const writeBackMode = resolveGitSourceSpec(gitSource.spec).rollback.writeBack;
-    for (const e of status.rejectedRevisions ?? []) {
-      // The rejected commit is back at the tip (a force-push): it needs reverting again.
-      if (writeBackMode === 'revert' && e.revision === head && (e.writeBack === 'pushed' || e.writeBack === 'superseded')) e.writeBack = 'pending';
-      if (e.writeBack === 'pending') await this.#settleWriteBack(stored, gitSource, status, remote, e, head, at);
-    }
+    const owed = reopenedWriteBacks(pass.status, head, spec.rollback.writeBack);
+    pass.status = owed.status;
+    for (const entry of owed.settle) await this.#settleWriteBack(pass, entry, head);
 
-    let rejected = findWholeRejection(status, head);
-    if (rejected === undefined && head !== status.lastAppliedRevision) rejected = await this.#sameTreeAsRejected(stored, gitSource, status, remote, ref, head, at);
-    if (rejected) {
-      const applied = status.lastAppliedRevision === undefined ? undefined : findWholeRejection(status, status.lastAppliedRevision);
-      if (applied === undefined) {
-        status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: 'RevisionRejected', message: `${short(head)} was rejected (${rejected.reason}); running ${short(status.lastAppliedRevision)} until a new commit` }, at);
-      }
-    } else if (head !== status.lastAppliedRevision) {
-      await this.#applyRevision(stored, gitSource, status, remote, ref, head, at, 'apply');
-    } else {
-      await this.#correctDrift(stored, status, remote, ref, head, at);
+    const facts = { head, writeBack: spec.rollback.writeBack, branch: pass.branch, at };
+    let decision = headDecision(pass.status, facts);
+    if (decision.kind === 'readTree') {
+      await this.#mirror.fetch(remote, pass.ref, head);
+      decision = headDecision(pass.status, { ...facts, tree: (await this.#mirror.commitInfo(remote, head)).tree });
     }
-    const outOfSync = gitOutOfSync(status, head, writeBackMode);
-    if (outOfSync !== undefined) status.conditions = setCondition(status.conditions, outOfSync, at);
-    await this.#pin(stored, remote, status);
-    await this.#writeStatus(stored, status);
+    switch (decision.kind) {
+      case 'rejected':
+        if (decision.copy !== undefined) await this.#rejectCopy(pass, decision.copy, head);
+        if (decision.condition !== undefined) this.#setCondition(pass, decision.condition);
+        break;
+      case 'apply':
+        await this.#applyRevision(pass, head, 'apply');
+        break;
+      case 'checkDrift':
+        await this.#correctDrift(pass, head);
+        break;
+      case 'readTree':
+        throw new Error(`the tree of ${short(head)} was read, and asked for again`);
+    }
+    const outOfSync = gitOutOfSync(pass.status, head, spec.rollback.writeBack);
+    if (outOfSync !== undefined) this.#setCondition(pass, outOfSync);
+    await this.#pin(pass);
+    await this.#writeStatus(pass);
     const next = now.getTime() + intervalMs;
     this.#pollAt.set(key, next);
-    return soonest(next);
+    return nextReconcileAt(now, next, pass.status);
   }
 
-  /**
-   * A new head whose tree is that of a rejected commit (the same content
-   * force-pushed again, or rebased): rejected too, for the same reason,
-   * without applying anything.
-   */
-  async #sameTreeAsRejected(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, ref: string, head: string, at: string): Promise<RejectedRevision | undefined> {
-    if ((status.rejectedRevisions ?? []).every((r) => r.tree === undefined || r.scope !== undefined)) return undefined;
-    await this.#mirror.fetch(remote, ref, head);
-    const tree = (await this.#mirror.commitInfo(remote, head)).tree;
-    // A scoped rejection needs no copy: its directory's digest holds it back whatever the commit.
-    const same = findWholeRejection(status, head, tree);
-    if (same === undefined) return undefined;
-    const entry: RejectedRevision = {
-      revision: head,
-      tree,
-      rollout: same.rollout,
-      reason: `same content as rejected ${short(same.revision)}: ${same.reason}`,
-      at,
-      ...(same.rollbackTo !== undefined ? { rollbackTo: same.rollbackTo } : {}),
-      writeBack: initialWriteBack(resolveGitSourceSpec(gs.spec).rollback.writeBack, gs.spec.ref?.branch),
-    };
-    status.rejectedRevisions = [...(status.rejectedRevisions ?? []), entry];
-    await this.#writeStatus(stored, status);
-    await this.#event(stored, 'Warning', 'RevisionRejected', `${short(head)} rejected without applying it: ${entry.reason}`);
-    if (entry.writeBack === 'pending') await this.#settleWriteBack(stored, gs, status, remote, entry, head, at);
-    return entry;
+  /** A new head with a rejected commit's tree (force-pushed again, or rebased): rejected too, recorded and reported, never applied. */
+  async #rejectCopy(pass: Pass, entry: RejectedRevision, head: string): Promise<void> {
+    pass.status = withRejection(pass.status, entry);
+    await this.#writeStatus(pass);
+    await this.#event(pass.stored, 'Warning', 'RevisionRejected', `${short(head)} rejected without applying it: ${entry.reason}`);
+    const recorded = pass.status.rejectedRevisions?.at(-1);
+    if (recorded?.writeBack === 'pending') await this.#settleWriteBack(pass, recorded, head);
   }
 
   /** Keeps what a rollback or a revert may need in the local mirror, whatever the remote does: the applied commit, each managed Rollout's last good one, and rejected commits still to revert. */
-  async #pin(stored: GitSourceObject, remote: GitRemote, status: GitSourceStatus): Promise<void> {
-    const label = sourceLabelValue(this.#source(stored));
+  async #pin(pass: Pass): Promise<void> {
+    const { status, stored } = pass;
     const keep = new Set<string>();
     if (status.lastAppliedRevision !== undefined) keep.add(status.lastAppliedRevision);
-    for (const r of this.rollouts.list(stored.metadata.namespace)) {
-      const good = r.metadata.labels?.[SOURCE_LABEL] === label ? r.status?.git?.stableRevision : undefined;
+    for (const r of this.#managed(stored)) {
+      const good = r.status?.git?.stableRevision;
       if (good !== undefined) keep.add(good);
     }
     for (const e of status.rejectedRevisions ?? []) {
@@ -418,24 +421,25 @@ export class GitSourceController {
       if (e.writeBack === 'pending') keep.add(e.revision);
     }
     const commits = [...keep].filter((c) => /^[0-9a-f]{40}$/.test(c)).sort();
-    const key = keyOf(stored.metadata.namespace, stored.metadata.name);
-    if (this.#pinned.get(key) === commits.join(',')) return;
+    if (this.#pinned.get(pass.key) === commits.join(',')) return;
     try {
-      await this.#mirror.pin(remote, mirrorOwner(stored), commits);
-      this.#pinned.set(key, commits.join(','));
+      await this.#mirror.pin(pass.remote, mirrorOwner(stored), commits);
+      this.#pinned.set(pass.key, commits.join(','));
     } catch (err) {
-      this.#log.warn({ gitsource: key, err: err instanceof Error ? err.message : String(err) }, 'could not pin the commits a rollback needs in the local mirror');
+      this.#log.warn({ gitsource: pass.key, err: err instanceof Error ? err.message : String(err) }, 'could not pin the commits a rollback needs in the local mirror');
     }
   }
 
-  #ref(gs: GitSource): string {
-    return gs.spec.ref?.commit ?? gs.spec.ref?.tag ?? gs.spec.ref?.branch ?? 'main';
+  /** The Rollouts this source manages (labelled with it). */
+  #managed(gs: GitSourceObject): RolloutObject[] {
+    const label = sourceLabelValue(this.#source(gs));
+    return this.rollouts.list(gs.metadata.namespace).filter((r) => r.metadata.labels?.[SOURCE_LABEL] === label);
   }
 
-  async #documentsAt(gs: GitSourceObject, remote: GitRemote, ref: string, revision: string): Promise<LoadedRevision> {
-    const key = keyOf(gs.metadata.namespace, gs.metadata.name);
-    const loaded = this.#documents.get(key) ?? new Map<string, LoadedRevision>();
-    this.#documents.set(key, loaded);
+  async #documentsAt(pass: Pass, revision: string, ref = pass.ref): Promise<LoadedRevision> {
+    const { stored: gs, remote } = pass;
+    const loaded = this.#documents.get(pass.key) ?? new Map<string, LoadedRevision>();
+    this.#documents.set(pass.key, loaded);
     const cached = loaded.get(revision);
     if (cached !== undefined) {
       // Most recently used last.
@@ -464,16 +468,16 @@ export class GitSourceController {
    * directories a scoped rejection holds back while Git still holds the
    * rejected content there; those come from their last good commit.
    */
-  async #desiredAt(gs: GitSourceObject, status: GitSourceStatus, remote: GitRemote, ref: string, revision: string): Promise<DesiredState> {
-    const target = await this.#documentsAt(gs, remote, ref, revision);
-    const scoped = (status.rejectedRevisions ?? []).filter((r) => r.scope !== undefined);
+  async #desiredAt(pass: Pass, revision: string): Promise<DesiredState> {
+    const target = await this.#documentsAt(pass, revision);
+    const scoped = (pass.status.rejectedRevisions ?? []).filter((r) => r.scope !== undefined);
     const digestAt = (dir: string): string => digestOf(target, dir);
     const holds = scoped.length === 0 ? [] : activeHolds(scoped, digestAt);
     const stuck = scoped.filter((r) => r.rollbackTo === undefined && r.scope !== undefined && digestAt(r.scope) === r.scopeDigest && !holds.some((h) => h.path === r.scope));
     const held: { hold: HeldBack; documents: SyncDocument[] }[] = [];
     const problems = [...target.problems];
     for (const hold of holds) {
-      const good = await this.#documentsAt(gs, remote, ref, hold.revision);
+      const good = await this.#documentsAt(pass, hold.revision);
       held.push({ hold, documents: good.documents });
       problems.push(...good.problems.filter((p) => p.file === hold.path || p.file.startsWith(`${hold.path}/`)));
     }
@@ -490,18 +494,19 @@ export class GitSourceController {
    * good commits), then applies it (CRDs and Namespaces first) and prunes what
    * left Git. The GitSource is Ready only when the cluster then matches.
    */
-  async #applyRevision(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, ref: string, revision: string, at: string, mode: 'apply' | 'rollback'): Promise<boolean> {
+  async #applyRevision(pass: Pass, revision: string, mode: 'apply' | 'rollback'): Promise<boolean> {
+    const { stored, gs, status } = pass;
     status.lastAttemptedRevision = revision;
     let desired: DesiredState;
     try {
-      desired = await this.#desiredAt(stored, status, remote, ref, revision);
+      desired = await this.#desiredAt(pass, revision);
     } catch (err) {
       // A new commit that cannot be read yet: the cluster still matches the applied one; the reconcile is retried with backoff.
       if (mode === 'apply') throw err;
       // A rollback target that cannot be read (gone from Git and from the mirror): nothing is applied, and the source is not Ready.
       const message = `cannot roll back: ${short(revision)} cannot be read: ${err instanceof Error ? err.message : String(err)}; running ${short(status.lastAppliedRevision)}`;
       const reported = status.conditions?.some((c) => c.type === 'Ready' && c.status === 'False' && c.message === message) === true;
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'RollbackFailed', message }, at);
+      this.#setCondition(pass, { type: 'Ready', status: 'False', reason: 'RollbackFailed', message });
       if (!reported) await this.#event(stored, 'Warning', 'RollbackFailed', message);
       return false;
     }
@@ -511,7 +516,7 @@ export class GitSourceController {
       ...(await validateDocuments(documents, serverDryRun(this.#client), {
         fallbackNamespace: stored.metadata.namespace ?? 'default',
         // A template the commit lacks must be in the cluster (and not one this commit's prune would delete).
-        templateExists: clusterTemplateLookup(this.#client, { source: this.#source(stored), prune: gs.spec.prune !== false }),
+        templateExists: clusterTemplateLookup(this.#client, { source: this.#source(stored), prune: pass.spec.prune }),
       })),
     ];
     const heldText = desired.holds.map((h) => `${h.path} held at ${short(h.revision)} (rollout ${h.rollout} rejected ${short(h.rejected)})`).join(', ');
@@ -519,13 +524,13 @@ export class GitSourceController {
       const message = `${short(revision)}${heldText === '' ? '' : ` with ${heldText}`}: ${formatProblems(problems)}`;
       // The same commit is checked again at each poll (the cluster may have changed); it is reported once.
       const reported = status.conditions?.some((c) => c.type === 'ValidationFailed' && c.status === 'True' && c.message === message) === true;
-      status.conditions = setCondition(status.conditions, { type: 'ValidationFailed', status: 'True', reason: 'InvalidManifests', message }, at);
+      this.#setCondition(pass, { type: 'ValidationFailed', status: 'True', reason: 'InvalidManifests', message });
       const what = mode === 'rollback' ? `cannot roll back: nothing from ${short(revision)} applied` : `nothing from ${short(revision)} applied`;
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: mode === 'rollback' ? 'RollbackFailed' : 'ValidationFailed', message: `${what}; running ${short(status.lastAppliedRevision)}` }, at);
+      this.#setCondition(pass, { type: 'Ready', status: 'False', reason: mode === 'rollback' ? 'RollbackFailed' : 'ValidationFailed', message: `${what}; running ${short(status.lastAppliedRevision)}` });
       if (!reported) await this.#event(stored, 'Warning', 'ValidationFailed', message);
       return false;
     }
-    status.conditions = setCondition(status.conditions, { type: 'ValidationFailed', status: 'False', reason: 'Valid', message: `${short(revision)}: ${documents.length} documents valid` }, at);
+    this.#setCondition(pass, { type: 'ValidationFailed', status: 'False', reason: 'Valid', message: `${short(revision)}: ${documents.length} documents valid` });
     let applied: ObjectRef[];
     try {
       // What the Rollout controller and HPAs own stays as it is live (sync/controlled-fields.ts).
@@ -533,8 +538,8 @@ export class GitSourceController {
       applied = await applyDocuments(this.#client, toApply, { fieldManager: 'weir' });
     } catch (err) {
       const message = `${short(revision)}: ${err instanceof Error ? err.message : String(err)}`;
-      status.conditions = setCondition(status.conditions, { type: 'ApplyFailed', status: 'True', reason: 'ApplyFailed', message }, at);
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: mode === 'rollback' ? 'RollbackFailed' : 'ApplyFailed', message }, at);
+      this.#setCondition(pass, { type: 'ApplyFailed', status: 'True', reason: 'ApplyFailed', message });
+      this.#setCondition(pass, { type: 'Ready', status: 'False', reason: mode === 'rollback' ? 'RollbackFailed' : 'ApplyFailed', message });
       await this.#event(stored, 'Warning', 'ApplyFailed', message);
       return false;
     }
@@ -555,26 +560,26 @@ export class GitSourceController {
     else delete status.heldBack;
     // Only what the cluster now holds stays parsed (a large repository's documents are not kept twice).
     const used = new Set([revision, ...desired.holds.map((h) => h.revision)]);
-    const loaded = this.#documents.get(keyOf(stored.metadata.namespace, stored.metadata.name));
+    const loaded = this.#documents.get(pass.key);
     for (const r of loaded?.keys() ?? []) if (!used.has(r)) loaded?.delete(r);
-    status.conditions = setCondition(status.conditions, { type: 'ApplyFailed', status: 'False', reason: 'Applied', message: `${short(revision)} applied` }, at);
+    this.#setCondition(pass, { type: 'ApplyFailed', status: 'False', reason: 'Applied', message: `${short(revision)} applied` });
     // A rollback of only some directories says which; the rest is the commit Git holds.
     const scopedRollback = mode === 'rollback' && desired.holds.length > 0;
     const done = scopedRollback
       ? `rolled back ${newlyHeld.map((h) => `${h.path} to ${short(h.revision)}`).join(', ') || 'held directories'}; the rest stays at ${short(revision)} (${applied.length} objects)`
       : `${mode === 'rollback' ? 'rolled back to' : 'applied'} ${short(revision)}${heldText === '' ? '' : ` with ${heldText}`} (${applied.length} objects)`;
     if (desired.stuck.length > 0) {
-      const message = noLastGoodMessage(desired.stuck);
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'NoLastGoodRevision', message }, at);
+      this.#setCondition(pass, noLastGoodCondition(desired.stuck));
     } else {
-      status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'True', reason: mode === 'rollback' ? 'RolledBack' : 'Applied', message: done }, at);
+      this.#setCondition(pass, { type: 'Ready', status: 'True', reason: mode === 'rollback' ? 'RolledBack' : 'Applied', message: done });
     }
-    await this.#recordHistory(status, remote, revision, at, mode);
+    await this.#recordHistory(pass, revision, mode);
     await this.#event(stored, 'Normal', mode === 'rollback' ? 'RolledBack' : 'Applied', done);
     return true;
   }
 
-  async #recordHistory(status: GitSourceStatus, remote: GitRemote, revision: string, at: string, mode: 'apply' | 'rollback'): Promise<void> {
+  async #recordHistory(pass: Pass, revision: string, mode: 'apply' | 'rollback'): Promise<void> {
+    const { status } = pass;
     const history = status.history ?? [];
     // A revision still rolling out when a newer one is applied was superseded.
     for (const h of history) if (h.outcome === 'applied' && h.revision !== revision) h.outcome = 'superseded';
@@ -582,10 +587,10 @@ export class GitSourceController {
       status.history = history;
       return;
     }
-    const info = await this.#mirror.commitInfo(remote, revision).catch(() => undefined);
+    const info = await this.#mirror.commitInfo(pass.remote, revision).catch(() => undefined);
     history.push({
       revision,
-      appliedAt: at,
+      appliedAt: pass.at,
       outcome: 'applied',
       ...(info ? { author: `${info.author.name} <${info.author.email}>`, message: info.message.split('\n')[0] ?? '', committedAt: info.time } : {}),
     });
@@ -613,8 +618,9 @@ export class GitSourceController {
     return { namespace: gs.metadata.namespace ?? 'default', name: gs.metadata.name ?? '' };
   }
 
-  async #correctDrift(stored: GitSourceObject, status: GitSourceStatus, remote: GitRemote, ref: string, revision: string, at: string): Promise<void> {
-    const desired = await this.#desiredAt(stored, status, remote, ref, revision);
+  async #correctDrift(pass: Pass, revision: string): Promise<void> {
+    const { stored } = pass;
+    const desired = await this.#desiredAt(pass, revision);
     // What the Rollout controller and HPAs own (weights, selector hashes, replicas) is never drift.
     // One read of each object serves both steps of this pass.
     const read = onceEach(liveReader(this.#client));
@@ -623,7 +629,7 @@ export class GitSourceController {
     if (drifted.length === 0) return;
     const corrected = await correctDrift(this.#client, drifted, documents, {});
     this.#driftCorrections.inc({ namespace: stored.metadata.namespace ?? 'default', gitsource: stored.metadata.name ?? '' }, corrected.length);
-    status.lastDriftCorrection = { time: at, objects: corrected.map((c) => ({ ...c.ref, fields: c.fields })) };
+    pass.status.lastDriftCorrection = { time: pass.at, objects: corrected.map((c) => ({ ...c.ref, fields: c.fields })) };
     const described = drifted.map((d) => `${formatRef(d.ref)} (${d.description.join('; ')})`).join(', ');
     await this.#event(stored, 'Warning', 'DriftCorrected', `set back to ${short(revision)}: ${described}`);
   }
@@ -636,111 +642,76 @@ export class GitSourceController {
    * before anything acts on it, so a restart at any point resumes from it and
    * never applies or rolls out the rejected commit again.
    */
-  async #handleRollouts(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, ref: string, now: Date): Promise<void> {
-    const at = now.toISOString();
-    const label = sourceLabelValue(this.#source(stored));
-    const managed = this.rollouts.list(stored.metadata.namespace).filter((r) => r.metadata.labels?.[SOURCE_LABEL] === label);
-    const rollback = resolveGitSourceSpec(gs.spec).rollback;
+  async #handleRollouts(pass: Pass): Promise<void> {
+    const { stored, spec, remote } = pass;
+    const managed = this.#managed(stored);
     const fresh: RejectedRevision[] = [];
     for (const rollout of managed) {
-      const failure = rolloutFailure(rollout);
-      if (failure === undefined || isRejectedFor(status, failure.revision, failure.rollout)) continue;
-      if (failure.verdict === 'unmeasured' && rollback.onAnalysisError === 'retry') {
-        await this.#unverified(stored, status, rollout, failure, now);
+      const verdict = rolloutVerdict(pass.status, rollout, spec.rollback.onAnalysisError);
+      if (verdict === undefined) continue;
+      const failure = verdict.failure;
+      if (verdict.kind === 'unverified') {
+        await this.#unverified(pass, rollout, failure);
         continue;
       }
       const info = await this.#mirror.commitInfo(remote, failure.revision).catch(() => undefined);
-      const scope = await this.#scopeOf(stored, remote, ref, failure);
-      let writeBack = initialWriteBack(rollback.writeBack, gs.spec.ref?.branch);
-      if (writeBack === 'pending' && info !== undefined && isWeirRevert(info)) {
-        // Reverting Weir's own revert would put the release it rejected back into Git (and the cluster).
-        writeBack = 'none';
+      const scope = await this.#scopeOf(pass, failure);
+      const facts = { ...(info !== undefined ? { tree: info.tree } : {}), weirRevert: info !== undefined && isWeirRevert(info), ...(scope !== undefined ? { scope } : {}) };
+      const { entry, skipped } = rejection(failure, facts, { rollback: spec.rollback, branch: pass.branch }, pass.at);
+      if (skipped === 'weir-revert') {
         await this.#event(stored, 'Warning', 'WriteBackSkipped', `${short(failure.revision)} is Weir's own revert: it is rejected but not reverted (that would restore the release it undid); fix forward in Git`);
       }
-      const entry: RejectedRevision = {
-        revision: failure.revision,
-        ...(info !== undefined ? { tree: info.tree } : {}),
-        rollout: failure.rollout,
-        reason: failure.reason,
-        at,
-        ...(failure.good !== undefined ? { rollbackTo: failure.good } : {}),
-        ...(scope ?? {}),
-        writeBack,
-      };
-      status.rejectedRevisions = [...(status.rejectedRevisions ?? []), entry];
-      const unverified = status.unverifiedRevisions?.filter((u) => u.revision !== failure.revision) ?? [];
-      if (unverified.length > 0) status.unverifiedRevisions = unverified;
-      else delete status.unverifiedRevisions;
-      for (const h of status.history ?? []) if (h.revision === failure.revision) Object.assign(h, { outcome: 'rejected', reason: failure.reason });
+      pass.status = withRejection(pass.status, entry);
       fresh.push(entry);
-      if (rollback.writeBack !== 'none' && gs.spec.ref?.branch === undefined) await this.#event(stored, 'Warning', 'WriteBackSkipped', 'write-back needs spec.ref.branch');
+      if (skipped === 'no-branch') await this.#event(stored, 'Warning', 'WriteBackSkipped', 'write-back needs spec.ref.branch');
     }
     if (fresh.length > 0) {
       // Durable before it takes effect.
-      await this.#writeStatus(stored, status);
+      await this.#writeStatus(pass);
       for (const e of fresh) {
         const only = e.scope === undefined ? '' : ` (only ${e.scope} goes back; its neighbours stay)`;
         await this.#event(stored, 'Warning', 'RevisionRejected', `${short(e.revision)} rejected: rollout ${e.rollout}: ${e.reason}${only}`);
       }
     }
-    // The cluster still holds a rejected commit: go back to its last good one (again, after a restart; idempotent).
-    const lastApplied = status.lastAppliedRevision;
-    const applied = lastApplied === undefined ? undefined : findWholeRejection(status, lastApplied);
-    if (applied !== undefined && lastApplied !== undefined) {
-      if (applied.rollbackTo !== undefined) {
-        await this.#applyRevision(stored, gs, status, remote, ref, applied.rollbackTo, at, 'rollback');
-      } else {
-        const message = `${short(lastApplied)} was rejected and no earlier revision of rollout ${applied.rollout} finished Healthy: nothing to roll back to`;
-        status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'NoLastGoodRevision', message }, at);
-      }
-    } else if (lastApplied !== undefined && (status.rejectedRevisions ?? []).some((r) => r.scope !== undefined)) {
-      // Scoped rejections: the failed apps' directories go back, the rest stays (again, after a restart; idempotent).
-      const desired = await this.#desiredAt(stored, status, remote, ref, lastApplied);
-      if (!sameHolds(desired.holds, status.heldBack)) {
-        await this.#applyRevision(stored, gs, status, remote, ref, lastApplied, at, 'rollback');
-      } else if (desired.stuck.length > 0) {
-        const message = noLastGoodMessage(desired.stuck);
-        status.conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: 'NoLastGoodRevision', message }, at);
-      }
+    // The cluster still holds a rejected commit (or a directory of one): go back to its last good one (again, after a restart; idempotent).
+    let rollback = rollbackDecision(pass.status);
+    const applied = pass.status.lastAppliedRevision;
+    if (rollback.kind === 'checkHolds' && applied !== undefined) {
+      const desired = await this.#desiredAt(pass, applied);
+      rollback = scopedRollbackDecision(desired.holds, pass.status.heldBack, desired.stuck);
     }
-    for (const e of fresh) if (e.writeBack === 'pending') await this.#settleWriteBack(stored, gs, status, remote, e, undefined, at);
-    for (const rollout of managed) this.#promoted(status, rollout);
-    this.#pruneUnverified(status, managed);
+    switch (rollback.kind) {
+      case 'rollback':
+        await this.#applyRevision(pass, rollback.to, 'rollback');
+        break;
+      case 'reapply':
+        if (applied !== undefined) await this.#applyRevision(pass, applied, 'rollback');
+        break;
+      case 'noLastGood':
+        this.#setCondition(pass, rollback.condition);
+        break;
+      case 'none':
+      case 'checkHolds':
+        break;
+    }
+    for (const e of fresh) if (e.writeBack === 'pending') await this.#settleWriteBack(pass, e, undefined);
+    pass.status = withRolloutOutcomes(pass.status, managed);
   }
 
   /** The directory a failed Rollout's rejection is scoped to, with the digest of the rejected manifests there; undefined: the whole source. */
-  async #scopeOf(stored: GitSourceObject, remote: GitRemote, ref: string, failure: RolloutFailure): Promise<{ scope: string; scopeDigest: string } | undefined> {
+  async #scopeOf(pass: Pass, failure: RolloutFailure): Promise<{ scope: string; scopeDigest: string } | undefined> {
+    const { stored } = pass;
     let loaded: LoadedRevision;
     try {
-      loaded = await this.#documentsAt(stored, remote, ref, failure.revision);
+      loaded = await this.#documentsAt(pass, failure.revision);
     } catch (err) {
-      this.#log.warn({ gitsource: keyOf(stored.metadata.namespace, stored.metadata.name), revision: failure.revision, err: err instanceof Error ? err.message : String(err) }, 'cannot read the rejected commit: its rejection covers the whole source');
+      this.#log.warn({ gitsource: pass.key, revision: failure.revision, err: err instanceof Error ? err.message : String(err) }, 'cannot read the rejected commit: its rejection covers the whole source');
       return undefined;
     }
     const namespace = stored.metadata.namespace ?? 'default';
     const doc = loaded.documents.find((d) => d.object.kind === 'Rollout' && d.object.metadata.name === failure.rollout && (d.object.metadata.namespace ?? namespace) === namespace);
-    const scope = doc === undefined ? undefined : rolloutScope(doc.file, stored.spec.paths ?? ['.']);
+    const scope = doc === undefined ? undefined : rolloutScope(doc.file, pass.spec.paths);
     return scope === undefined ? undefined : { scope, scopeDigest: digestOf(loaded, scope) };
-  }
-
-  /** A Healthy managed Rollout marks its revision promoted. */
-  #promoted(status: GitSourceStatus, rollout: RolloutObject): void {
-    if (rollout.status?.phase !== 'Healthy') return;
-    const stable = rollout.status.git?.stableRevision;
-    for (const h of status.history ?? []) if (h.revision === stable && (h.outcome === 'applied' || h.outcome === 'superseded' || h.outcome === 'unverified')) h.outcome = 'promoted';
-  }
-
-  /** Unverified revisions stay while their Rollout is still on them and has not finished Healthy on them (promoted, or moved on: no more retries). */
-  #pruneUnverified(status: GitSourceStatus, managed: readonly RolloutObject[]): void {
-    if (status.unverifiedRevisions === undefined) return;
-    const kept = status.unverifiedRevisions.filter((u) => {
-      const r = managed.find((m) => m.metadata.name === u.rollout);
-      const git = r?.status?.git;
-      if (git?.currentRevision !== u.revision) return false;
-      return !(r?.status?.phase === 'Healthy' && git.stableRevision === u.revision);
-    });
-    if (kept.length > 0) status.unverifiedRevisions = kept;
-    else delete status.unverifiedRevisions;
   }
 
   /**
@@ -748,40 +719,26 @@ export class GitSourceController {
    * The commit stays applied (the rollout serves stable), is recorded
    * Unverified, and the rollout is retried with backoff up to a limit.
    */
-  async #unverified(stored: GitSourceObject, status: GitSourceStatus, rollout: RolloutObject, failure: RolloutFailure, now: Date): Promise<void> {
-    const at = now.toISOString();
-    const list = status.unverifiedRevisions ?? [];
-    let entry = list.find((u) => u.revision === failure.revision && u.rollout === failure.rollout);
-    if (entry === undefined) {
-      entry = { revision: failure.revision, rollout: failure.rollout, reason: failure.reason, at, attempts: 0, nextRetryAt: new Date(now.getTime() + unverifiedRetryDelayMs(0)).toISOString() };
-      status.unverifiedRevisions = [...list.filter((u) => u.rollout !== failure.rollout), entry];
-      for (const h of status.history ?? []) if (h.revision === failure.revision && h.outcome !== 'rejected') Object.assign(h, { outcome: 'unverified', reason: failure.reason });
-      await this.#writeStatus(stored, status);
-      await this.#event(stored, 'Warning', 'RevisionUnverified', `${short(failure.revision)} unverified: rollout ${failure.rollout}: ${failure.reason}; retrying in ${unverifiedRetryDelayMs(0) / 1000}s (onAnalysisError: retry)`);
+  async #unverified(pass: Pass, rollout: RolloutObject, failure: RolloutFailure): Promise<void> {
+    const { stored } = pass;
+    const step = unverifiedStep(pass.status, failure, pass.now);
+    pass.status = step.status;
+    if (step.kind === 'wait') return;
+    // Recorded, and each attempt counted before it is made: a restart never retries more often than the backoff says.
+    await this.#writeStatus(pass);
+    if (step.kind === 'record') {
+      await this.#event(stored, 'Warning', 'RevisionUnverified', `${short(failure.revision)} unverified: rollout ${failure.rollout}: ${failure.reason}; retrying in ${step.delayMs / 1000}s (onAnalysisError: retry)`);
       return;
     }
-    entry.reason = failure.reason;
-    if (entry.nextRetryAt === undefined || now.getTime() < Date.parse(entry.nextRetryAt)) return;
-    entry.attempts += 1;
-    if (entry.attempts >= UNVERIFIED_RETRY_LIMIT) delete entry.nextRetryAt;
-    else entry.nextRetryAt = new Date(now.getTime() + unverifiedRetryDelayMs(entry.attempts)).toISOString();
-    // The attempt is counted before it is made: a restart never retries more often than the backoff says.
-    await this.#writeStatus(stored, status);
     try {
       const plan = planRetry(rollout);
       const body = statusPatchBody(plan, rollout.metadata.resourceVersion);
       await this.#custom.patchNamespacedCustomObjectStatus({ ...ROLLOUTS, namespace: rollout.metadata.namespace ?? 'default', name: failure.rollout, body, fieldManager: 'weir-gitsource' }, MERGE_PATCH);
-      const last = entry.nextRetryAt === undefined ? ` (the last of ${UNVERIFIED_RETRY_LIMIT} automatic retries; then weir retry by hand)` : '';
-      await this.#event(stored, 'Normal', 'UnverifiedRetried', `retrying rollout ${failure.rollout} on ${short(failure.revision)}, attempt ${entry.attempts}${last}`);
+      const last = step.last ? ` (the last of ${UNVERIFIED_RETRY_LIMIT} automatic retries; then weir retry by hand)` : '';
+      await this.#event(stored, 'Normal', 'UnverifiedRetried', `retrying rollout ${failure.rollout} on ${short(failure.revision)}, attempt ${step.attempt}${last}`);
     } catch (err) {
       await this.#event(stored, 'Warning', 'RetryFailed', `could not retry rollout ${failure.rollout}: ${describeKubeError(err)}`);
     }
-  }
-
-  /** When the next automatic retry of an unverified release is due (ms since the epoch). */
-  #nextRetryAt(status: GitSourceStatus): number | undefined {
-    const due = (status.unverifiedRevisions ?? []).flatMap((u) => (u.nextRetryAt === undefined ? [] : [Date.parse(u.nextRetryAt)]));
-    return due.length === 0 ? undefined : Math.min(...due);
   }
 
   /**
@@ -789,9 +746,10 @@ export class GitSourceController {
    * pushed before a restart, or that a newer commit superseded it). A failure
    * keeps it pending, to be tried again after the next successful fetch.
    */
-  async #settleWriteBack(stored: GitSourceObject, gs: GitSource, status: GitSourceStatus, remote: GitRemote, entry: RejectedRevision, head: string | undefined, at: string): Promise<void> {
-    const mode = resolveGitSourceSpec(gs.spec).rollback.writeBack;
-    const branch = gs.spec.ref?.branch;
+  async #settleWriteBack(pass: Pass, entry: RejectedRevision, head: string | undefined): Promise<void> {
+    const { stored, remote, status, at } = pass;
+    const mode = pass.spec.rollback.writeBack;
+    const branch = pass.branch;
     if (mode === 'none' || branch === undefined) {
       entry.writeBack = 'none';
       return;
@@ -806,7 +764,7 @@ export class GitSourceController {
       let scoped: { unchanged: boolean; rollout: string } | undefined;
       if (entry.scope !== undefined && head !== undefined && head !== entry.revision) {
         // Does Git still hold, in the app's directory, what was rejected? Then newer commits (its neighbours') supersede nothing.
-        const atHead = await this.#documentsAt(stored, remote, branch, head);
+        const atHead = await this.#documentsAt(pass, head, branch);
         scoped = { unchanged: digestOf(atHead, entry.scope) === entry.scopeDigest, rollout: rolloutRef };
       }
       const step = writeBackStep(entry, mode, head, recent, scoped);
@@ -846,8 +804,17 @@ export class GitSourceController {
     (type === 'Warning' ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log))({ gitsource: keyOf(gs.metadata.namespace, gs.metadata.name), reason }, message);
   }
 
+  /** Sets a condition decided for this reconcile, at its time. */
+  #setCondition(pass: Pass, condition: ConditionChange): void {
+    pass.status.conditions = setCondition(pass.status.conditions, condition, pass.at);
+  }
+
+  async #writeStatus(pass: Pass): Promise<void> {
+    await this.#writeStatusOf(pass.stored, pass.status);
+  }
+
   /** Writes the status when it changed; `stored` (this reconcile's copy) takes the new resourceVersion, so a later write in the same reconcile does not conflict. */
-  async #writeStatus(stored: GitSourceObject, status: GitSourceStatus): Promise<void> {
+  async #writeStatusOf(stored: GitSourceObject, status: GitSourceStatus): Promise<void> {
     if (isDeepStrictEqual(stored.status, status)) return;
     const written = (await this.#custom.replaceNamespacedCustomObjectStatus({
       ...GITSOURCES,

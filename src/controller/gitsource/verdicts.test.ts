@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { GitSourceStatus } from '../api/gitsource.ts';
-import type { Rollout, RolloutStatus } from '../api/rollout.ts';
+import type { GitSourceStatus } from '../../api/gitsource.ts';
+import type { Rollout, RolloutStatus } from '../../api/rollout.ts';
 import {
   UNVERIFIED_RETRY_LIMIT,
   findRejection,
@@ -13,7 +13,7 @@ import {
   unverifiedRetryDelayMs,
   writeBackStep,
   type RejectedRevision,
-} from './gitsource-verdicts.ts';
+} from './verdicts.ts';
 
 const BAD = 'b'.repeat(40);
 const GOOD = 'a'.repeat(40);

@@ -8,10 +8,10 @@
 // the directory (a fix, or Weir's own scoped revert) ends it.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import type { GitSourceStatus } from '../api/gitsource.ts';
-import type { GitCommitInfo } from '../source/index.ts';
-import { WEIR_AUTHOR } from '../source/index.ts';
-import type { RejectedRevision } from './gitsource-verdicts.ts';
+import type { GitSourceStatus } from '../../api/gitsource.ts';
+import type { GitCommitInfo } from '../../source/index.ts';
+import { WEIR_AUTHOR } from '../../source/index.ts';
+import type { RejectedRevision } from './verdicts.ts';
 
 export type HeldBack = NonNullable<GitSourceStatus['heldBack']>[number];
 

@@ -4,64 +4,28 @@
 // already rejected (by sha, or by tree for a force-pushed copy), what is left
 // to do for a rejection's write-back, and the GitOutOfSync condition.
 //
-// The controller (gitsource-controller.ts) does the I/O around them; the order
+// The controller (../gitsource-controller.ts) does the I/O around them; the order
 // of its writes is what makes a rejection durable: the rejection is in the
 // GitSource's status before the last good commit is re-applied.
-import type { GitSourceStatus, WriteBackMode, WriteBackState } from '../api/gitsource.ts';
-import type { Rollout } from '../api/rollout.ts';
+import type { GitSourceStatus, WriteBackMode, WriteBackState } from '../../api/gitsource.ts';
+import type { Rollout } from '../../api/rollout.ts';
+import { abortedRelease, type AbortedRelease } from '../../engine/outcome.ts';
 
 export type RejectedRevision = NonNullable<GitSourceStatus['rejectedRevisions']>[number];
 
-/** A managed Rollout that aborted on a revision, as the GitSource sees it. */
-export interface RolloutFailure {
+/** A managed Rollout that aborted on a revision, as the GitSource sees it (the engine's reading of its status, with its name). */
+export interface RolloutFailure extends AbortedRelease {
   rollout: string;
-  /** The commit being rolled out when it aborted. */
-  revision: string;
-  /** Its last good commit, if it ever finished Healthy. */
-  good: string | undefined;
-  reason: string;
-  /**
-   * `failed`: a measurement said the release is bad (or a person, or the
-   * progress deadline, aborted it). `unmeasured`: an analysis run ended in
-   * Error (the provider unreachable, queries erring): nothing was measured.
-   */
-  verdict: 'failed' | 'unmeasured';
-}
-
-interface RunRecord {
-  status?: unknown;
-}
-
-function runRecords(status: NonNullable<Rollout['status']>): RunRecord[] {
-  const records = [
-    status.canary?.currentStepAnalysisRunStatus,
-    status.canary?.currentBackgroundAnalysisRunStatus,
-    status.blueGreen?.prePromotionAnalysisRunStatus,
-    status.blueGreen?.postPromotionAnalysisRunStatus,
-  ];
-  return records.filter((r): r is RunRecord => typeof r === 'object' && r !== null);
 }
 
 /**
  * The failure a Rollout reports, once the engine has acted on the abort
- * (Degraded, with its reason; not on a user's flag alone), on a revision that
- * is not its last good one.
+ * (engine/outcome.ts says when that is), on a revision that is not its last
+ * good one.
  */
 export function rolloutFailure(rollout: Rollout): RolloutFailure | undefined {
-  const s = rollout.status;
-  const revision = s?.git?.currentRevision;
-  const good = s?.git?.stableRevision;
-  if (s?.abort !== true || s.phase !== 'Degraded' || revision === undefined || revision === good) return undefined;
-  const records = runRecords(s);
-  const measuredBad = records.some((r) => r.status === 'Failed');
-  const erred = records.some((r) => r.status === 'Error');
-  return {
-    rollout: rollout.metadata.name ?? '',
-    revision,
-    good,
-    reason: s.message ?? 'rollout aborted',
-    verdict: erred && !measuredBad ? 'unmeasured' : 'failed',
-  };
+  const aborted = abortedRelease(rollout.status);
+  return aborted === undefined ? undefined : { rollout: rollout.metadata.name ?? '', ...aborted };
 }
 
 /** The rejection `revision` falls under: its own, or one of a commit with the same tree (a force-pushed copy). */

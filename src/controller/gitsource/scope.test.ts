@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WEIR_AUTHOR } from '../source/index.ts';
-import { activeHolds, composeRevisions, fileHash, holdOf, isWeirRevert, rolloutScope, sameHolds, scopeDigest, type HeldBack } from './gitsource-scope.ts';
-import type { RejectedRevision } from './gitsource-verdicts.ts';
+import { WEIR_AUTHOR } from '../../source/index.ts';
+import { activeHolds, composeRevisions, fileHash, holdOf, isWeirRevert, rolloutScope, sameHolds, scopeDigest, type HeldBack } from './scope.ts';
+import type { RejectedRevision } from './verdicts.ts';
 
 const BAD = 'b'.repeat(40);
 const GOOD = 'a'.repeat(40);
