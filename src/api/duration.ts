@@ -16,6 +16,7 @@ const UNITS: ReadonlyMap<string, bigint> = new Map([
   ['h', 3_600_000_000_000n],
 ]);
 
+const NANOSECONDS_PER_SECOND = 1_000_000_000n;
 /** Go's time.Duration is an int64 of nanoseconds. */
 const MAX_NANOSECONDS = 2n ** 63n - 1n;
 /** Argo keeps an integer duration in an int32 (intstr.IntOrString). */
@@ -64,22 +65,23 @@ function isDigit(c: string | undefined): boolean {
 }
 
 /**
- * Parses a duration into milliseconds (rounded down to a whole millisecond).
+ * Parses a duration into nanoseconds (the one parser of durations; the
+ * millisecond forms below wrap it).
  *
- * - a number must be a non-negative integer: seconds (`30` → 30000);
- * - a string of digits is seconds too (`"10"` → 10000), as Argo accepts;
- * - any other string is a Go duration (`"1m30s"` → 90000, `"1.5h"`, `"500ms"`).
+ * - a number must be a non-negative integer: seconds (`30` → 30 s);
+ * - a string of digits is seconds too (`"10"` → 10 s), as Argo accepts;
+ * - any other string is a Go duration (`"1m30s"`, `"1.5h"`, `"500ms"`, `"100us"`).
  *
  * Throws an Error saying what is wrong for anything else: negative values,
  * fractions of a second given as a number, empty strings, unknown units
  * (`"5 minutes"`), spaces.
  */
-export function parseDuration(value: number | string): number {
+export function parseDurationNanoseconds(value: number | string): bigint {
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) throw new Error(`invalid duration ${String(value)}: a number must be a whole number of seconds; ${HINT}`);
     if (value < 0) throw new Error(`invalid duration ${String(value)}: must not be negative`);
     if (value > MAX_SECONDS) throw new Error(`invalid duration ${String(value)}: too large (at most ${MAX_SECONDS} seconds)`);
-    return value * 1000;
+    return BigInt(value) * NANOSECONDS_PER_SECOND;
   }
   if (typeof value !== 'string') throw new Error(`invalid duration: expected a number or a string, got ${typeof value}`);
   if (value === '') throw invalid(value, 'empty');
@@ -93,11 +95,19 @@ export function parseDuration(value: number | string): number {
     const seconds = Number(text);
     if (sign === '-' && seconds !== 0) throw invalid(value, 'must not be negative');
     if (seconds > MAX_SECONDS) throw invalid(value, `too large (at most ${MAX_SECONDS} seconds)`);
-    return seconds * 1000;
+    return BigInt(text) * NANOSECONDS_PER_SECOND;
   }
   const nanoseconds = parseGoDuration(text, value);
   if (sign === '-' && nanoseconds !== 0n) throw invalid(value, 'must not be negative');
-  return Number(nanoseconds / 1_000_000n);
+  return nanoseconds;
+}
+
+/**
+ * Parses a duration into milliseconds (rounded down to a whole millisecond):
+ * `30` and `"30"` → 30000, `"1m30s"` → 90000. Throws as parseDurationNanoseconds does.
+ */
+export function parseDuration(value: number | string): number {
+  return Number(parseDurationNanoseconds(value) / 1_000_000n);
 }
 
 /** Whether parseDuration accepts the value. */

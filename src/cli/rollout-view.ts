@@ -9,7 +9,11 @@
 import type { CanaryStep, Rollout } from '../api/rollout.ts';
 import type { LabelSelector } from '../api/common.ts';
 import { parseDuration } from '../api/duration.ts';
+import { describeStep } from '../engine/index.ts';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, SCALE_DOWN_DEADLINE_ANNOTATION } from '../engine/types.ts';
+
+/** Steps are described as the engine describes them (one describeStep). */
+export { describeStep };
 
 type Timestamp = string | Date | null | undefined;
 
@@ -188,29 +192,6 @@ export function currentSetWeight(ro: Rollout): number {
     if (w !== undefined) return w;
   }
   return 0;
-}
-
-function durationText(d: number | string): string {
-  return typeof d === 'number' ? `${d}s` : d;
-}
-
-/** One step as a short line: "setWeight 20", "pause {}", "pause 5m", "analysis error-rate". */
-export function describeStep(step: CanaryStep): string {
-  const parts: string[] = [];
-  if (step.setWeight !== undefined) parts.push(`setWeight ${step.setWeight}`);
-  if (step.pause) parts.push(step.pause.duration === undefined ? 'pause {}' : `pause ${durationText(step.pause.duration)}`);
-  if (step.setCanaryScale) {
-    const s = step.setCanaryScale;
-    const what =
-      s.replicas !== undefined ? `replicas ${s.replicas}` : s.weight !== undefined ? `weight ${s.weight}` : s.matchTrafficWeight === true ? 'matchTrafficWeight' : '{}';
-    parts.push(`setCanaryScale ${what}`);
-  }
-  if (step.analysis) parts.push(`analysis ${(step.analysis.templates ?? []).map((t) => t.templateName).join(',') || '{}'}`);
-  if (step.experiment) parts.push('experiment');
-  if (step.setHeaderRoute) parts.push('setHeaderRoute');
-  if (step.setMirrorRoute) parts.push('setMirrorRoute');
-  if (step.plugin) parts.push('plugin');
-  return parts.length > 0 ? parts.join(', ') : '{}';
 }
 
 /** A pause duration in milliseconds, or undefined when it does not parse. */

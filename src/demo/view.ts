@@ -3,7 +3,7 @@
 // measurements, the Git history with outcomes (`weir history rollout`'s
 // rows) and the latest events. renderLiveView is pure; LiveRegion writes.
 import { historyRows, type HistoryRow } from '../cli/history-command.ts';
-import { describeStep } from '../cli/rollout-view.ts';
+import { describeStep } from '../engine/index.ts';
 import { formatValue, short, type Snapshot } from './events.ts';
 
 export interface LiveModel {

@@ -9,7 +9,7 @@
 //   any update state ─ABORT | ANALYSIS_FAILED→ aborted ─RETRY→ preview
 import { assign, initialTransition, setup, transition, type SnapshotFrom } from 'xstate';
 import type { RolloutStatus } from '../api/rollout.ts';
-import { emitted, type EmittedEvent } from './machine.ts';
+import { emitted, inconclusivePause, type EmittedEvent } from './machine.ts';
 
 export type BlueGreenState =
   | 'pending'
@@ -31,6 +31,8 @@ export interface BlueGreenContext {
   podHash: string;
   /** Where a degraded or user-paused rollout goes back to. */
   resumeTo: 'completing' | 'healthy' | 'preview' | 'promoting' | 'postPromotion';
+  /** Promotion approved, the new ReplicaSet going to full size (status.blueGreen.scaleUpPreviewCheckPoint). */
+  approved: boolean;
 }
 
 export type BlueGreenEvent =
@@ -78,34 +80,6 @@ export const blueGreenMachine = setup({
   id: 'bluegreen',
   context: ({ input }) => input,
   initial: 'restoring',
-  on: {
-    REVISION: [
-      {
-        guard: ({ event }) => event.target === 'initial',
-        target: '.completing',
-        actions: [assign({ resumeTo: 'completing' }), { type: 'emit', params: ({ context }) => ({ eventType: 'Normal' as const, reason: 'RolloutUpdated', message: `Rollout updated to revision ${context.revision}` }) }],
-      },
-      {
-        guard: ({ event }) => event.target === 'stable' && event.announce,
-        target: '.healthy',
-        actions: [
-          assign({ resumeTo: 'healthy' }),
-          {
-            type: 'emit',
-            params: ({ context }) => ({ eventType: 'Normal' as const, reason: 'RolloutUpdated', message: `Rollout updated to revision ${context.revision}: back to the stable ReplicaSet (${context.podHash})` }),
-          },
-        ],
-      },
-      { guard: ({ event }) => event.target === 'stable', target: '.healthy', actions: assign({ resumeTo: 'healthy' }) },
-      {
-        target: '.preview',
-        actions: [
-          assign({ resumeTo: 'preview' }),
-          { type: 'emit', params: ({ context }) => ({ eventType: 'Normal' as const, reason: 'RolloutUpdated', message: `Rollout updated to revision ${context.revision}: preview ReplicaSet ${context.podHash}` }) },
-        ],
-      },
-    ],
-  },
   states: {
     restoring: {
       always: [
@@ -186,7 +160,7 @@ export const blueGreenMachine = setup({
     /** Transient: promotion approved. */
     approved: {
       entry: { type: 'emit', params: ({ event }) => ({ eventType: 'Normal' as const, reason: 'RolloutPromoting', message: `Promoting: ${event.type === 'APPROVED' ? event.reason : ''}` }) },
-      always: { target: 'promoting', actions: assign({ resumeTo: 'promoting' }) },
+      always: { target: 'promoting', actions: assign({ resumeTo: 'promoting', approved: true }) },
     },
     /** Approved: the new ReplicaSet at full size (previewReplicaCount), then the active Service switches to it. */
     promoting: {
@@ -224,45 +198,38 @@ export const blueGreenMachine = setup({
           message: `Rollout completed update to revision ${context.revision} (${context.podHash})${event.type === 'PROMOTED' ? `: ${event.reason}` : ': promoted fully'}`,
         }),
       },
-      always: { target: 'healthy', actions: assign({ resumeTo: 'healthy' }) },
+      always: { target: 'healthy', actions: assign({ resumeTo: 'healthy', approved: false }) },
     },
     /** Transient: promote --full skips pauses and analysis. */
     promotingFully: {
       entry: { type: 'emit', params: { eventType: 'Normal', reason: 'RolloutPromoted', message: 'Rollout promoted fully: pauses and analysis skipped' } },
-      always: { target: 'promoting', actions: assign({ resumeTo: 'promoting' }) },
+      always: { target: 'promoting', actions: assign({ resumeTo: 'promoting', approved: true }) },
     },
     aborting: {
-      entry: { type: 'emit', params: ({ context }) => ({ eventType: 'Warning' as const, reason: 'RolloutAborted', message: aborted(context) }) },
+      entry: [assign({ approved: false }), { type: 'emit', params: ({ context }) => ({ eventType: 'Warning' as const, reason: 'RolloutAborted', message: aborted(context) }) }],
       always: 'aborted',
     },
     failedAnalysis: {
       always: {
         target: 'aborted',
-        actions: {
-          type: 'emit',
-          params: ({ context, event }) => ({ eventType: 'Warning' as const, reason: 'RolloutAborted', message: `${aborted(context)}: ${event.type === 'ANALYSIS_FAILED' ? event.message : ''}` }),
-        },
+        actions: [
+          assign({ approved: false }),
+          {
+            type: 'emit',
+            params: ({ context, event }) => ({ eventType: 'Warning' as const, reason: 'RolloutAborted', message: `${aborted(context)}: ${event.type === 'ANALYSIS_FAILED' ? event.message : ''}` }),
+          },
+        ],
       },
     },
     inconclusiveAnalysis: {
-      always: {
-        target: 'paused.promotion',
-        actions: {
-          type: 'emit',
-          params: ({ event }) => ({
-            eventType: 'Warning' as const,
-            reason: 'RolloutPaused',
-            message: `Rollout is paused (AnalysisRunInconclusive): ${event.type === 'ANALYSIS_INCONCLUSIVE' ? event.message : ''}`,
-          }),
-        },
-      },
+      always: { target: 'paused.promotion', actions: { type: 'emit', params: inconclusivePause } },
     },
     /** status.abort: the active Service back on the stable ReplicaSet; Degraded until retried, promoted fully, or a new template. */
     aborted: {
       on: {
         RETRY: {
           target: 'preview',
-          actions: [assign({ resumeTo: 'preview' }), { type: 'emit', params: { eventType: 'Normal', reason: 'RolloutRetry', message: 'Retrying Rollout after abort' } }],
+          actions: [assign({ resumeTo: 'preview', approved: false }), { type: 'emit', params: { eventType: 'Normal', reason: 'RolloutRetry', message: 'Retrying Rollout after abort' } }],
         },
         PROMOTE_FULL: '#bluegreen.promotingFully',
       },
@@ -273,6 +240,7 @@ export const blueGreenMachine = setup({
           guard: ({ event }) => event.type === 'DEADLINE_EXCEEDED' && event.abort,
           target: 'aborted',
           actions: [
+            assign({ approved: false }),
             { type: 'emit', params: ({ event }) => ({ eventType: 'Warning' as const, reason: 'ProgressDeadlineExceeded', message: event.type === 'DEADLINE_EXCEEDED' ? event.message : '' }) },
             { type: 'emit', params: ({ context, event }) => ({ eventType: 'Warning' as const, reason: 'RolloutAborted', message: `${aborted(context)}: ${event.type === 'DEADLINE_EXCEEDED' ? event.message : ''}` }) },
           ],
@@ -297,6 +265,35 @@ export const blueGreenMachine = setup({
       },
     },
   },
+  // A new template, from any state (declared after the states they lead to).
+  on: {
+    REVISION: [
+      {
+        guard: ({ event }) => event.target === 'initial',
+        target: '.completing',
+        actions: [assign({ resumeTo: 'completing', approved: false }), { type: 'emit', params: ({ context }) => ({ eventType: 'Normal' as const, reason: 'RolloutUpdated', message: `Rollout updated to revision ${context.revision}` }) }],
+      },
+      {
+        guard: ({ event }) => event.target === 'stable' && event.announce,
+        target: '.healthy',
+        actions: [
+          assign({ resumeTo: 'healthy', approved: false }),
+          {
+            type: 'emit',
+            params: ({ context }) => ({ eventType: 'Normal' as const, reason: 'RolloutUpdated', message: `Rollout updated to revision ${context.revision}: back to the stable ReplicaSet (${context.podHash})` }),
+          },
+        ],
+      },
+      { guard: ({ event }) => event.target === 'stable', target: '.healthy', actions: assign({ resumeTo: 'healthy', approved: false }) },
+      {
+        target: '.preview',
+        actions: [
+          assign({ resumeTo: 'preview', approved: false }),
+          { type: 'emit', params: ({ context }) => ({ eventType: 'Normal' as const, reason: 'RolloutUpdated', message: `Rollout updated to revision ${context.revision}: preview ReplicaSet ${context.podHash}` }) },
+        ],
+      },
+    ],
+  },
 });
 
 export type BlueGreenSnapshot = SnapshotFrom<typeof blueGreenMachine>;
@@ -306,8 +303,9 @@ export interface BlueGreenRun {
   events: EmittedEvent[];
 }
 
-export function restoreBlueGreen(context: BlueGreenContext): BlueGreenRun {
-  const [snapshot] = initialTransition(blueGreenMachine, context);
+/** Restore the machine in the state derived from status (`approved` defaults to false). */
+export function restoreBlueGreen(context: Omit<BlueGreenContext, 'approved'> & { approved?: boolean }): BlueGreenRun {
+  const [snapshot] = initialTransition(blueGreenMachine, { approved: false, ...context });
   return { snapshot, events: [] };
 }
 

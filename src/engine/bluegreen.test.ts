@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { AnalysisTemplateSpec } from '../api/analysis.ts';
 import type { BlueGreenStrategy } from '../api/rollout.ts';
 import { INCONCLUSIVE_PAUSE, ROLLOUT_TYPE_LABEL } from './analysis.ts';
-import { BLUE_GREEN_PAUSE } from './bluegreen.ts';
+import { BLUE_GREEN_PAUSE } from './constants.ts';
 import { stateFromBlueGreenStatus } from './bluegreen-machine.ts';
 import {
   ACTIVE_SVC,

@@ -1,10 +1,13 @@
-// The blue/green planner: Argo Rollouts' blueGreen semantics, pure.
+// The blue/green strategy: Argo Rollouts' blueGreen semantics, pure: its
+// decisions, desired state, effects and status section, in the reconcile
+// frame shared with the canary (frame.ts, inputs.ts, progress.ts,
+// desired-effects.ts, scale-down.ts).
 //
-// One reconcile restores the machine from status, feeds it the inputs (a new
-// template, abort/retry, spec.paused, promote --full), decides what the
-// observations allow (preview ready, promotion approved, active switched,
-// analysis verdicts, the progress deadline), then computes the ReplicaSet
-// sizes, the Service selectors and the status from the final state.
+// One reconcile restores the machine (bluegreen-machine.ts) from status,
+// feeds it the inputs (inputs.ts), decides what the observations allow
+// (preview ready, promotion approved, active switched, analysis verdicts, the
+// progress deadline), then computes, once, the ReplicaSet sizes and the
+// Service selectors from the state it settled in, and the status.
 //
 // An update: the new ReplicaSet comes up behind the preview Service (at
 // previewReplicaCount if set) while the active Service keeps selecting the
@@ -17,315 +20,196 @@
 // scale-down deadline (an annotation, so a restarted controller keeps it).
 // Failure of either analysis, or `weir abort`, puts the active Service back
 // on the stable ReplicaSet at once.
-import type { Condition } from '../api/common.ts';
-import type { BlueGreenStrategy, PauseCondition, Rollout, RolloutStatus } from '../api/rollout.ts';
-import {
-  describeOutcome,
-  ensureAnalysisRun,
-  historyDeletes,
-  INCONCLUSIVE_PAUSE,
-  isAttemptOf,
-  outcomeEvents,
-  readRecord,
-  refreshRecord,
-  runBaseName,
-  runOutcome,
-  terminateStale,
-  type AnalysisRunRecord,
-} from './analysis.ts';
+import type { BlueGreenStrategy, Rollout, RolloutStatus } from '../api/rollout.ts';
+import { describeOutcome, INCONCLUSIVE_PAUSE, isAttemptOf, readRecord, refreshRecord, runBaseName, runOutcome, type AnalysisRunRecord } from './analysis.ts';
 import { blueGreenState, restoreBlueGreen, resumeTarget, sendBlueGreen, stateFromBlueGreenStatus, type BlueGreenEvent, type BlueGreenRun, type BlueGreenState } from './bluegreen-machine.ts';
-import { findCondition, PROGRESSING, Reason, setCondition } from './conditions.ts';
-import { podTemplateHash } from './hash.ts';
-import { byRevisionDesc, resolveSurgeAndUnavailable } from './replicas.ts';
-import { createReplicaSetEffect, desiredRevision, findRS, historyLimitDeletes, observedCounts, pushScale, withEphemeralMetadata } from './replicasets.ts';
-import { planRestart } from './restart.ts';
-import { commonStatus, replicaSetEvents } from './status.ts';
-import { instant, parseTime, rfc3339 } from './time.ts';
-import { GIT_REVISION_ANNOTATION, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, SCALE_DOWN_DEADLINE_ANNOTATION, type Effect, type Observed, type ObservedReplicaSet, type Plan } from './types.ts';
+import { findCondition, PROGRESSING } from './conditions.ts';
+import { BLUE_GREEN_PAUSE, DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS, DEFAULT_SCALE_DOWN_DELAY_SECONDS } from './constants.ts';
+import { replicaSetEffects, selectedHash, selectorEffects, type ServiceTarget } from './desired-effects.ts';
+import { finish, openFrame, Reconcile, type Frame } from './frame.ts';
+import { applyInputs } from './inputs.ts';
+import { frameStatus, progressDeadline } from './progress.ts';
+import { resolveSurgeAndUnavailable } from './replicas.ts';
+import { historyLimitDeletes } from './replicasets.ts';
+import { abortScaleDown, scaleDownOld } from './scale-down.ts';
+import { replicaSetEvents } from './status.ts';
+import { parseTime } from './time.ts';
+import { POD_TEMPLATE_HASH_LABEL, type Effect, type Observed, type Plan } from './types.ts';
 
-/** Pause reason while the preview waits for promotion (Argo's). */
-export const BLUE_GREEN_PAUSE = 'BlueGreenPause';
-export const DEFAULT_BLUE_GREEN_SCALE_DOWN_DELAY_SECONDS = 30;
-export const DEFAULT_BLUE_GREEN_ABORT_SCALE_DOWN_DELAY_SECONDS = 30;
-const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
-const MANUALLY_PAUSED_MESSAGE = 'manually paused';
-
-interface Ctx {
-  rollout: Rollout;
-  observed: Observed;
-  nowMs: number;
-  now: string;
-  name: string;
+interface BlueGreen {
+  f: Frame;
   bg: BlueGreenStrategy;
-  replicas: number;
   previewReplicas: number;
-  hash: string;
-  prev: RolloutStatus;
-  newRS: ObservedReplicaSet | undefined;
-  revision: number;
-  replicaSets: ObservedReplicaSet[];
+  /** Missing Services: nothing is decided. */
+  blockers: string[];
 }
 
-interface Work {
-  run: BlueGreenRun;
-  stableHash: string | undefined;
-  pauseConditions: PauseCondition[];
-  controllerPause: boolean;
-  abort: boolean;
-  abortedAt: string | undefined;
-  abortMessage: string | undefined;
-  promoteFull: boolean;
-  gitCurrent: string | undefined;
-  /** Promotion approved (status.blueGreen.scaleUpPreviewCheckPoint). */
-  approved: boolean;
+class BlueGreenReconcile extends Reconcile<BlueGreenRun, BlueGreenState, BlueGreenEvent> {
   pre: AnalysisRunRecord | undefined;
   post: AnalysisRunRecord | undefined;
-  analysisProblem: string | undefined;
-  analysisEffects: Effect[];
   /** The previous stable ReplicaSet gets its scale-down deadline in this reconcile. */
   promotedFrom: string | undefined;
-  progressed: boolean;
-  requeue: number[];
+
+  get context(): BlueGreenRun['snapshot']['context'] {
+    return this.run.snapshot.context;
+  }
 }
 
-function state(w: Work): BlueGreenState {
-  return blueGreenState(w.run.snapshot);
-}
-
-function send(w: Work, event: BlueGreenEvent): void {
-  w.run = sendBlueGreen(w.run, event);
-}
+/** Transitions that count as progress (a first deploy's promotion does not: its counts do). */
+const PROGRESS = new Set<BlueGreenEvent['type']>(['REVISION', 'RETRY', 'APPROVED', 'SWITCHED', 'PROMOTED']);
+const MACHINE = {
+  send: sendBlueGreen,
+  state: (run: BlueGreenRun) => blueGreenState(run.snapshot),
+  progress: (event: BlueGreenEvent, from: BlueGreenState) => PROGRESS.has(event.type) && !(event.type === 'PROMOTED' && from === 'completing'),
+};
 
 /** Plan one reconcile of a blue/green Rollout. */
-export function planBlueGreen(rollout: Rollout, observed: Observed, now: Date): Plan {
-  const bg = rollout.spec.strategy.blueGreen;
-  if (bg === undefined) throw new Error('planBlueGreen needs spec.strategy.blueGreen');
-  const prev = rollout.status ?? {};
-  const nowMs = now.getTime();
-  const replicas = rollout.spec.replicas ?? 1;
-  const hash = podTemplateHash(rollout.spec.template ?? {}, prev.collisionCount);
-  const replicaSets = [...observed.replicaSets];
-  const newRS = findRS(replicaSets, hash);
-  const { revision } = desiredRevision(replicaSets, newRS);
-  const c: Ctx = {
-    rollout,
-    observed,
-    nowMs,
-    now: rfc3339(nowMs),
-    name: rollout.metadata.name ?? 'rollout',
-    bg,
-    replicas,
-    previewReplicas: Math.min(replicas, Math.max(0, bg.previewReplicaCount ?? replicas)),
-    hash,
-    prev,
-    newRS,
-    revision,
-    replicaSets,
-  };
+export function planBlueGreen(rollout: Rollout, observed: Observed, now: Date, bg: BlueGreenStrategy, replicas: number): Plan {
+  const f = openFrame(rollout, observed, now, replicas);
+  const c: BlueGreen = { f, bg, previewReplicas: Math.min(replicas, Math.max(0, bg.previewReplicaCount ?? replicas)), blockers: [] };
+  for (const svc of [bg.activeService, bg.previewService]) {
+    if (svc !== undefined && observed.services[svc] === undefined) c.blockers.push(`Service "${svc}" not found`);
+  }
+  const prev = f.prev;
   const runs = observed.analysisRuns ?? [];
-  const w: Work = {
-    run: restoreBlueGreen({ restoreTo: stateFromBlueGreenStatus(prev), revision, podHash: hash, resumeTo: resumeTarget(prev) }),
-    stableHash: prev.stableRS,
-    pauseConditions: [...(prev.pauseConditions ?? [])],
-    controllerPause: prev.controllerPause === true,
-    abort: prev.abort === true,
-    abortedAt: prev.abortedAt,
-    abortMessage: undefined,
-    promoteFull: prev.promoteFull === true,
-    gitCurrent: prev.git?.currentRevision,
-    approved: prev.blueGreen?.scaleUpPreviewCheckPoint === true,
-    pre: refreshRecord(readRecord(prev.blueGreen?.prePromotionAnalysisRunStatus), runs),
-    post: refreshRecord(readRecord(prev.blueGreen?.postPromotionAnalysisRunStatus), runs),
-    analysisProblem: undefined,
-    analysisEffects: [],
-    promotedFrom: undefined,
-    progressed: false,
-    requeue: [],
-  };
+  const r = new BlueGreenReconcile(
+    f,
+    MACHINE,
+    restoreBlueGreen({ restoreTo: stateFromBlueGreenStatus(prev), revision: f.revision, podHash: f.hash, resumeTo: resumeTarget(prev), approved: prev.blueGreen?.scaleUpPreviewCheckPoint === true }),
+  );
+  r.pre = refreshRecord(readRecord(prev.blueGreen?.prePromotionAnalysisRunStatus), runs);
+  r.post = refreshRecord(readRecord(prev.blueGreen?.postPromotionAnalysisRunStatus), runs);
 
-  applyInputs(c, w);
-  decide(c, w);
-  ensureRuns(c, w);
-  const conditions = progressing(c, w);
-  const d = desired(c, w);
-  const selected = selectedHashes(c, d);
+  applyInputs(f, r, {
+    changed: prev.currentPodHash !== f.hash,
+    sendRevision: (target) => {
+      r.send({ type: 'REVISION', target, announce: prev.currentPodHash !== undefined });
+    },
+    freshStart: () => {
+      r.pre = undefined;
+      r.post = undefined;
+    },
+    // Promoting already, or switched: the full promotion skips what is left (post-promotion analysis) in decide().
+    promoteFull: (s) =>
+      s === 'healthy' || s === 'completing'
+        ? 'nothingLeft'
+        : s === 'promoting' || s === 'postPromotion'
+          ? 'underway'
+          : s === 'preview' || s === 'pausedPromotion' || s === 'aborted' || s === 'degraded'
+            ? 'promote'
+            : 'wait',
+  });
+  if (c.blockers.length === 0) decide(c, r);
+  ensureRuns(c, r);
+  const moved = checkDeadline(c, r);
+
+  // From here on the machine has settled: the desired state, once.
+  const d = desired(c, r);
+  const selected = {
+    active: selectedHash(f, [bg.activeService, d.active]),
+    preview: bg.previewService === undefined ? undefined : selectedHash(f, [bg.previewService, d.preview]),
+  };
   const roles = new Map<string, BlueGreenStrategy['activeMetadata']>();
   if (selected.active !== undefined) roles.set(selected.active, bg.activeMetadata);
-  if (c.newRS !== undefined && c.hash !== selected.active) roles.set(c.hash, bg.previewMetadata);
-  const effects = withEphemeralMetadata([...effectsFor(c, w, d), ...analysisRunEffects(c, w)], c.replicaSets, observed.pods, roles, [bg.activeMetadata, bg.previewMetadata]);
-  const status = buildStatus(c, w, conditions, selected);
-  const events: Effect[] = [
-    ...w.run.events.map((e): Effect => ({ type: 'event', ...e })),
-    ...w.analysisEffects.filter((e) => e.type === 'event'),
-    ...outcomeEvents('pre-promotion', readRecord(prev.blueGreen?.prePromotionAnalysisRunStatus), w.pre),
-    ...outcomeEvents('post-promotion', readRecord(prev.blueGreen?.postPromotionAnalysisRunStatus), w.post),
-    ...(w.analysisProblem !== undefined && status.message !== prev.message ? [{ type: 'event' as const, eventType: 'Warning' as const, reason: 'AnalysisRunNotCreated', message: w.analysisProblem }] : []),
-    ...scaleEvents(c, effects),
-  ];
-  const restart = planRestart(rollout, status, c.replicaSets, observed.pods, resolveSurgeAndUnavailable(replicas, 0, bg.maxUnavailable).maxUnavailable, nowMs);
-  effects.push(...restart.effects);
-  if (restart.restartedAt !== undefined) status.restartedAt = restart.restartedAt;
-  if (restart.requeueAt !== undefined) w.requeue.push(restart.requeueAt);
-  const requeueAt = w.requeue.length > 0 ? instant(Math.min(...w.requeue)) : undefined;
-  return { status, effects: [...effects, ...events], ...(requeueAt !== undefined ? { requeueAt } : {}) };
-}
-
-// ---------------------------------------------------------------------------
-// Inputs
-
-function applyInputs(c: Ctx, w: Work): void {
-  const prev = c.prev;
-  if (prev.currentPodHash !== c.hash) {
-    const target = w.stableHash === undefined ? 'initial' : w.stableHash === c.hash ? 'stable' : 'update';
-    send(w, { type: 'REVISION', target, announce: prev.currentPodHash !== undefined });
-    w.pauseConditions = [];
-    w.controllerPause = false;
-    w.abort = false;
-    w.abortedAt = undefined;
-    w.promoteFull = false;
-    w.approved = false;
-    w.pre = undefined;
-    w.post = undefined;
-    w.progressed = true;
-    w.gitCurrent = c.rollout.metadata.annotations?.[GIT_REVISION_ANNOTATION];
-  }
-
-  const s = state(w);
-  if (w.abort && s !== 'aborted') {
-    if (s === 'preview' || s === 'pausedPromotion' || s === 'pausedUser' || s === 'promoting' || s === 'postPromotion' || s === 'degraded') {
-      send(w, { type: 'ABORT' });
-      markAborted(c, w, undefined);
-    } else {
-      w.abort = false; // nothing in progress to abort
-    }
-  } else if (!w.abort && s === 'aborted') {
-    send(w, { type: 'RETRY' });
-    w.abortedAt = undefined;
-    w.pauseConditions = [];
-    w.controllerPause = false;
-    w.approved = false;
-    w.pre = undefined;
-    w.post = undefined;
-    w.progressed = true;
-  }
-
-  const specPaused = c.rollout.spec.paused === true;
-  const t = state(w);
-  if (specPaused && t !== 'pausedUser' && t !== 'aborted' && t !== 'degraded' && t !== 'pending') send(w, { type: 'USER_PAUSE' });
-  else if (!specPaused && t === 'pausedUser') send(w, { type: 'USER_RESUME' });
-
-  if (w.promoteFull) {
-    const u = state(w);
-    if (u === 'healthy' || u === 'completing') w.promoteFull = false;
-    else if (u === 'preview' || u === 'pausedPromotion' || u === 'postPromotion' || u === 'aborted' || u === 'degraded' || u === 'promoting') {
-      // Promoting already, or switched: the full promotion skips what is left (post-promotion analysis) in decide().
-      if (u !== 'promoting' && u !== 'postPromotion') send(w, { type: 'PROMOTE_FULL' });
-      w.pauseConditions = [];
-      w.controllerPause = false;
-      w.abort = false;
-      w.abortedAt = undefined;
-      w.approved = true;
-    }
-  }
-}
-
-function markAborted(c: Ctx, w: Work, message: string | undefined): void {
-  w.abort = true;
-  w.abortedAt ??= c.now;
-  w.abortMessage = message;
-  w.pauseConditions = [];
-  w.controllerPause = false;
-  w.approved = false;
+  if (f.newRS !== undefined && f.hash !== selected.active) roles.set(f.hash, bg.previewMetadata);
+  return finish(r, {
+    effects: effectsFor(c, r, d),
+    currentRuns: currentRuns(c, r),
+    roles,
+    metadata: [bg.activeMetadata, bg.previewMetadata],
+    status: buildStatus(c, r, moved, selected),
+    outcomes: [
+      ['pre-promotion', readRecord(prev.blueGreen?.prePromotionAnalysisRunStatus), r.pre],
+      ['post-promotion', readRecord(prev.blueGreen?.postPromotionAnalysisRunStatus), r.post],
+    ],
+    events: (effects) => scaleEvents(f, effects),
+    maxUnavailable: resolveSurgeAndUnavailable(replicas, 0, bg.maxUnavailable).maxUnavailable,
+  });
 }
 
 // ---------------------------------------------------------------------------
 // Decisions
 
-function switched(c: Ctx): boolean {
-  return c.observed.services[c.bg.activeService]?.selector[POD_TEMPLATE_HASH_LABEL] === c.hash;
+function switched(c: BlueGreen): boolean {
+  return c.f.observed.services[c.bg.activeService]?.selector[POD_TEMPLATE_HASH_LABEL] === c.f.hash;
 }
 
-function previewReady(c: Ctx): boolean {
-  const rs = c.newRS;
+function previewReady(c: BlueGreen): boolean {
+  const rs = c.f.newRS;
   if (rs === undefined || rs.replicas < c.previewReplicas || rs.availableReplicas < c.previewReplicas) return false;
   const preview = c.bg.previewService;
-  return preview === undefined || c.observed.services[preview]?.selector[POD_TEMPLATE_HASH_LABEL] === c.hash;
+  return preview === undefined || c.f.observed.services[preview]?.selector[POD_TEMPLATE_HASH_LABEL] === c.f.hash;
 }
 
-function fullyAvailable(c: Ctx): boolean {
-  const rs = c.newRS;
-  return rs?.replicas === c.replicas && rs.availableReplicas >= c.replicas;
+function fullyAvailable(c: BlueGreen): boolean {
+  const rs = c.f.newRS;
+  return rs?.replicas === c.f.replicas && rs.availableReplicas >= c.f.replicas;
 }
 
-function blockers(c: Ctx): string[] {
-  const out: string[] = [];
-  for (const svc of [c.bg.activeService, c.bg.previewService]) {
-    if (svc !== undefined && c.observed.services[svc] === undefined) out.push(`Service "${svc}" not found`);
-  }
-  return out;
-}
-
-function decide(c: Ctx, w: Work): void {
-  if (blockers(c).length > 0) return;
+function decide(c: BlueGreen, r: BlueGreenReconcile): void {
   for (let i = 0; i < 4; i++) {
-    const before = state(w);
-    decideOnce(c, w);
-    if (state(w) === before) return;
+    const before = r.state;
+    decideOnce(c, r);
+    if (r.state === before) return;
   }
 }
 
-function decideOnce(c: Ctx, w: Work): void {
-  const s = state(w);
+function decideOnce(c: BlueGreen, r: BlueGreenReconcile): void {
+  const s = r.state;
   switch (s) {
     case 'completing':
       if (fullyAvailable(c)) {
-        w.stableHash = c.hash;
-        send(w, { type: 'PROMOTED', reason: 'Initial deploy' });
+        r.stableHash = c.f.hash;
+        r.send({ type: 'PROMOTED', reason: 'Initial deploy' });
       }
       return;
     case 'preview':
     case 'pausedPromotion':
-      if (switched(c) && w.stableHash !== c.hash && s === 'pausedPromotion') decidePostPromotion(c, w, s);
-      else decidePromotion(c, w, s);
+      if (switched(c) && r.stableHash !== c.f.hash && s === 'pausedPromotion') decidePostPromotion(c, r, s);
+      else decidePromotion(c, r, s);
       return;
     case 'promoting':
-      if (fullyAvailable(c) && switched(c)) {
-        send(w, { type: 'SWITCHED' });
-        w.progressed = true;
-      }
+      if (fullyAvailable(c) && switched(c)) r.send({ type: 'SWITCHED' });
       return;
     case 'postPromotion':
-      decidePostPromotion(c, w, s);
+      decidePostPromotion(c, r, s);
       return;
     case 'degraded':
-      if (w.progressed) send(w, { type: 'PROGRESSED' });
+      if (r.progressed) r.send({ type: 'PROGRESSED' });
       return;
     default:
       return;
   }
 }
 
+function hasTemplates(analysis: BlueGreenStrategy['prePromotionAnalysis']): analysis is NonNullable<BlueGreenStrategy['prePromotionAnalysis']> {
+  return analysis?.templates !== undefined && analysis.templates.length > 0;
+}
+
+/** An inconclusive run: pause until a person decides (once). */
+function pauseInconclusive(r: BlueGreenReconcile, pauseFrom: BlueGreenState, kind: string, record: AnalysisRunRecord): void {
+  if (r.hasPause(INCONCLUSIVE_PAUSE)) return;
+  const from = r.state;
+  r.pauseFor(INCONCLUSIVE_PAUSE);
+  if (from === pauseFrom) r.send({ type: 'ANALYSIS_INCONCLUSIVE', message: describeOutcome(kind, record) });
+}
+
 /** Preview ready → pre-promotion analysis and the promotion gate (a person, or autoPromotionSeconds). */
-function decidePromotion(c: Ctx, w: Work, s: BlueGreenState): void {
+function decidePromotion(c: BlueGreen, r: BlueGreenReconcile, s: BlueGreenState): void {
   if (!previewReady(c)) return;
-  const analysis = c.bg.prePromotionAnalysis;
+  const f = c.f;
   let analysed = true;
-  if (analysis?.templates !== undefined && analysis.templates.length > 0 && !w.promoteFull) {
-    const record = w.pre !== undefined && isAttemptOf(w.pre.name, base(c, 'PrePromotion')) ? w.pre : undefined;
+  if (hasTemplates(c.bg.prePromotionAnalysis) && !r.promoteFull) {
+    const record = r.pre !== undefined && isAttemptOf(r.pre.name, base(c, 'PrePromotion')) ? r.pre : undefined;
     const outcome = runOutcome(record);
     if (outcome === 'failed' && record !== undefined) {
-      send(w, { type: 'ANALYSIS_FAILED', message: describeOutcome('pre-promotion', record) });
-      markAborted(c, w, describeOutcome('pre-promotion', record));
+      r.send({ type: 'ANALYSIS_FAILED', message: describeOutcome('pre-promotion', record) });
       return;
     }
     if (outcome === 'inconclusive' && record !== undefined) {
-      const resolved = s === 'pausedPromotion' && w.controllerPause && !w.pauseConditions.some((p) => p.reason === INCONCLUSIVE_PAUSE);
+      const resolved = s === 'pausedPromotion' && r.controllerPause && !r.hasPause(INCONCLUSIVE_PAUSE);
       if (!resolved) {
-        if (!w.pauseConditions.some((p) => p.reason === INCONCLUSIVE_PAUSE)) {
-          w.pauseConditions = [...w.pauseConditions, { reason: INCONCLUSIVE_PAUSE, startTime: c.now }];
-          w.controllerPause = true;
-          if (s === 'preview') send(w, { type: 'ANALYSIS_INCONCLUSIVE', message: describeOutcome('pre-promotion', record) });
-        }
+        pauseInconclusive(r, 'preview', 'pre-promotion', record);
         return;
       }
     } else {
@@ -337,123 +221,125 @@ function decidePromotion(c: Ctx, w: Work, s: BlueGreenState): void {
   const manual = c.bg.autoPromotionEnabled === false;
   const autoSeconds = !manual ? (c.bg.autoPromotionSeconds ?? 0) : 0;
   let approvedBy: string | undefined;
-  if (w.promoteFull) approvedBy = 'promote --full';
+  if (r.promoteFull) approvedBy = 'promote --full';
   else if (!manual && autoSeconds <= 0) approvedBy = 'the preview is available (autoPromotionEnabled)';
   else {
-    const cond = w.pauseConditions.find((p) => p.reason === BLUE_GREEN_PAUSE);
-    if (cond === undefined && s === 'pausedPromotion' && w.controllerPause) approvedBy = 'promoted by the user';
+    const cond = r.pauseConditions.find((p) => p.reason === BLUE_GREEN_PAUSE);
+    if (cond === undefined && s === 'pausedPromotion' && r.controllerPause) approvedBy = 'promoted by the user';
     else if (cond === undefined && s === 'preview') {
-      w.pauseConditions = [...w.pauseConditions, { reason: BLUE_GREEN_PAUSE, startTime: c.now }];
-      w.controllerPause = true;
-      send(w, { type: 'PREVIEW_PAUSE', reason: BLUE_GREEN_PAUSE });
-      if (autoSeconds > 0) w.requeue.push(c.nowMs + autoSeconds * 1000);
+      r.pauseFor(BLUE_GREEN_PAUSE);
+      r.send({ type: 'PREVIEW_PAUSE', reason: BLUE_GREEN_PAUSE });
+      if (autoSeconds > 0) r.requeue.push(f.nowMs + autoSeconds * 1000);
       return;
     } else if (cond !== undefined && autoSeconds > 0) {
-      const due = (parseTime(cond.startTime) ?? c.nowMs) + autoSeconds * 1000;
-      if (c.nowMs >= due) approvedBy = `autoPromotionSeconds (${autoSeconds}s) passed`;
-      else w.requeue.push(due);
+      const due = (parseTime(cond.startTime) ?? f.nowMs) + autoSeconds * 1000;
+      if (f.nowMs >= due) approvedBy = `autoPromotionSeconds (${autoSeconds}s) passed`;
+      else r.requeue.push(due);
     }
   }
   if (approvedBy === undefined || !analysed) return;
-  w.pauseConditions = [];
-  w.controllerPause = false;
-  w.approved = true;
-  send(w, { type: 'APPROVED', reason: approvedBy });
-  w.progressed = true;
+  r.clearPause();
+  r.send({ type: 'APPROVED', reason: approvedBy });
 }
 
 /** The active Service selects the new ReplicaSet: post-promotion analysis decides whether it becomes stable. */
-function decidePostPromotion(c: Ctx, w: Work, s: BlueGreenState): void {
-  const analysis = c.bg.postPromotionAnalysis;
+function decidePostPromotion(c: BlueGreen, r: BlueGreenReconcile, s: BlueGreenState): void {
   const done = (reason: string): void => {
-    w.promotedFrom = w.stableHash;
-    w.stableHash = c.hash;
-    w.pauseConditions = [];
-    w.controllerPause = false;
-    w.approved = false;
-    send(w, { type: 'PROMOTED', reason });
-    w.progressed = true;
+    r.promotedFrom = r.stableHash;
+    r.stableHash = c.f.hash;
+    r.clearPause();
+    r.send({ type: 'PROMOTED', reason });
   };
-  if (w.promoteFull || analysis?.templates === undefined || analysis.templates.length === 0) {
-    done(w.promoteFull ? 'promoted fully' : 'active Service switched');
-    w.promoteFull = false;
+  if (r.promoteFull || !hasTemplates(c.bg.postPromotionAnalysis)) {
+    done(r.promoteFull ? 'promoted fully' : 'active Service switched');
+    r.promoteFull = false;
     return;
   }
-  const record = w.post !== undefined && isAttemptOf(w.post.name, base(c, 'PostPromotion')) ? w.post : undefined;
+  const record = r.post !== undefined && isAttemptOf(r.post.name, base(c, 'PostPromotion')) ? r.post : undefined;
+  if (record === undefined) return;
   switch (runOutcome(record)) {
     case 'successful':
       done('post-promotion analysis passed');
       return;
     case 'failed':
-      if (record === undefined) return;
-      send(w, { type: 'ANALYSIS_FAILED', message: describeOutcome('post-promotion', record) });
-      markAborted(c, w, describeOutcome('post-promotion', record));
+      r.send({ type: 'ANALYSIS_FAILED', message: describeOutcome('post-promotion', record) });
       return;
-    case 'inconclusive': {
-      if (record === undefined) return;
-      const pending = w.pauseConditions.some((p) => p.reason === INCONCLUSIVE_PAUSE);
-      if (s === 'pausedPromotion' && w.controllerPause && !pending) done('promoted by the user after an inconclusive post-promotion analysis');
-      else if (!pending) {
-        w.pauseConditions = [...w.pauseConditions, { reason: INCONCLUSIVE_PAUSE, startTime: c.now }];
-        w.controllerPause = true;
-        if (s === 'postPromotion') send(w, { type: 'ANALYSIS_INCONCLUSIVE', message: describeOutcome('post-promotion', record) });
-      }
+    case 'inconclusive':
+      if (s === 'pausedPromotion' && r.controllerPause && !r.hasPause(INCONCLUSIVE_PAUSE)) done('promoted by the user after an inconclusive post-promotion analysis');
+      else pauseInconclusive(r, 'postPromotion', 'post-promotion', record);
       return;
-    }
     default:
       return;
   }
 }
 
+/**
+ * Whether something moved (a transition that counts, or the counts); a
+ * degraded rollout that moved is no longer late. The deadline applies while
+ * replicas come up (not while waiting for a person or for analysis).
+ */
+function checkDeadline(c: BlueGreen, r: BlueGreenReconcile): boolean {
+  const { prev, counts } = c.f;
+  const moved =
+    r.progressed ||
+    counts.updatedReplicas !== (prev.updatedReplicas ?? 0) ||
+    counts.availableReplicas > (prev.availableReplicas ?? 0) ||
+    counts.readyReplicas > (prev.readyReplicas ?? 0);
+  if (r.state === 'degraded' && moved) r.send({ type: 'PROGRESSED' });
+  const s = r.state;
+  const waitingForReplicas = (s === 'completing' && !fullyAvailable(c)) || (s === 'preview' && !previewReady(c)) || (s === 'promoting' && !fullyAvailable(c));
+  if (!waitingForReplicas || moved) return moved;
+  const deadline = progressDeadline(c.f, findCondition(prev.conditions, PROGRESSING)?.lastUpdateTime);
+  if (deadline === 'passed') {
+    const abort = c.f.rollout.spec.progressDeadlineAbort === true && r.stableHash !== undefined && s !== 'completing';
+    r.send({ type: 'DEADLINE_EXCEEDED', abort, message: timeoutMessage(c.f) });
+  } else if (deadline !== undefined) {
+    r.requeue.push(deadline);
+  }
+  return moved;
+}
+
+function timeoutMessage(f: Frame): string {
+  return `ReplicaSet "${f.newRS?.name ?? `${f.name}-${f.hash}`}" has timed out progressing.`;
+}
+
 // ---------------------------------------------------------------------------
 // Analysis runs
 
-function base(c: Ctx, type: 'PrePromotion' | 'PostPromotion'): string {
-  return runBaseName(c.name, c.hash, c.revision, type);
+function base(c: BlueGreen, type: 'PrePromotion' | 'PostPromotion'): string {
+  return runBaseName(c.f.name, c.f.hash, c.f.revision, type);
 }
 
 /** Whether the state is one where the pre-promotion run is wanted (the preview is ready, no switch yet). */
-function wantsPre(c: Ctx, w: Work): boolean {
-  const s = state(w);
-  const analysis = c.bg.prePromotionAnalysis;
-  if (analysis?.templates === undefined || analysis.templates.length === 0 || w.promoteFull) return false;
+function wantsPre(c: BlueGreen, r: BlueGreenReconcile): boolean {
+  const s = r.state;
+  if (!hasTemplates(c.bg.prePromotionAnalysis) || r.promoteFull) return false;
   if (s !== 'preview' && s !== 'pausedPromotion' && s !== 'pausedUser') return false;
   return !switched(c) && previewReady(c);
 }
 
-function wantsPost(c: Ctx, w: Work): boolean {
-  const s = state(w);
-  const analysis = c.bg.postPromotionAnalysis;
-  if (analysis?.templates === undefined || analysis.templates.length === 0 || w.promoteFull) return false;
+function wantsPost(c: BlueGreen, r: BlueGreenReconcile): boolean {
+  const s = r.state;
+  if (!hasTemplates(c.bg.postPromotionAnalysis) || r.promoteFull) return false;
   if (s !== 'postPromotion' && s !== 'pausedPromotion' && s !== 'pausedUser') return false;
   return switched(c) || s === 'postPromotion';
 }
 
-function ensureRuns(c: Ctx, w: Work): void {
-  const runs = c.observed.analysisRuns ?? [];
-  const common = { rollout: c.rollout, hash: c.hash, stableHash: w.stableHash, revision: c.revision, runs, templates: c.observed.analysisTemplates };
-  const pre = c.bg.prePromotionAnalysis;
-  if (pre !== undefined && wantsPre(c, w)) {
-    const r = ensureAnalysisRun({ ...common, analysis: pre, type: 'PrePromotion', kind: 'pre-promotion', base: base(c, 'PrePromotion'), record: w.pre, mayCreate: state(w) !== 'pausedUser' });
-    w.pre = r.record;
-    w.analysisEffects.push(...r.effects);
-    if (r.problem !== undefined) w.analysisProblem = r.problem;
+function ensureRuns(c: BlueGreen, r: BlueGreenReconcile): void {
+  const { prePromotionAnalysis: pre, postPromotionAnalysis: post } = c.bg;
+  if (pre !== undefined && wantsPre(c, r)) {
+    r.pre = r.ensureRun({ analysis: pre, type: 'PrePromotion', kind: 'pre-promotion', base: base(c, 'PrePromotion'), record: r.pre, mayCreate: r.state !== 'pausedUser' });
   }
-  const post = c.bg.postPromotionAnalysis;
-  if (post !== undefined && wantsPost(c, w)) {
-    const r = ensureAnalysisRun({ ...common, analysis: post, type: 'PostPromotion', kind: 'post-promotion', base: base(c, 'PostPromotion'), record: w.post, mayCreate: state(w) === 'postPromotion' });
-    w.post = r.record;
-    w.analysisEffects.push(...r.effects);
-    if (r.problem !== undefined) w.analysisProblem = r.problem;
+  if (post !== undefined && wantsPost(c, r)) {
+    r.post = r.ensureRun({ analysis: post, type: 'PostPromotion', kind: 'post-promotion', base: base(c, 'PostPromotion'), record: r.post, mayCreate: r.state === 'postPromotion' });
   }
 }
 
-function analysisRunEffects(c: Ctx, w: Work): Effect[] {
-  const runs = c.observed.analysisRuns ?? [];
+function currentRuns(c: BlueGreen, r: BlueGreenReconcile): Set<string> {
   const current = new Set<string>();
-  if (w.pre !== undefined && wantsPre(c, w)) current.add(w.pre.name);
-  if (w.post !== undefined && wantsPost(c, w)) current.add(w.post.name);
-  return [...w.analysisEffects.filter((e) => e.type !== 'event'), ...terminateStale(runs, current), ...historyDeletes(c.rollout, runs, current)];
+  if (r.pre !== undefined && wantsPre(c, r)) current.add(r.pre.name);
+  if (r.post !== undefined && wantsPost(c, r)) current.add(r.post.name);
+  return current;
 }
 
 // ---------------------------------------------------------------------------
@@ -464,108 +350,73 @@ interface Desired {
   stableReplicas: number | undefined;
   active: string | undefined;
   preview: string | undefined;
+  /** Aborted: the new ReplicaSet's scale-down deadline still ahead. */
+  abortDeadline: number | undefined;
 }
 
-function desired(c: Ctx, w: Work): Desired {
-  const s = state(w);
-  const mode = s === 'pausedUser' || s === 'degraded' ? w.run.snapshot.context.resumeTo : s;
-  const stableRS = w.stableHash !== undefined && w.stableHash !== c.hash ? findRS(c.replicaSets, w.stableHash) : undefined;
+function desired(c: BlueGreen, r: BlueGreenReconcile): Desired {
+  const f = c.f;
+  const s = r.state;
+  const mode = s === 'pausedUser' || s === 'degraded' ? r.context.resumeTo : s;
+  const stableRS = r.stableRS;
   const stableUp = (stableRS?.availableReplicas ?? 0) > 0;
-  const out: Desired = { newReplicas: undefined, stableReplicas: stableRS !== undefined ? c.replicas : undefined, active: undefined, preview: undefined };
+  const out: Desired = { newReplicas: undefined, stableReplicas: stableRS !== undefined ? f.replicas : undefined, active: undefined, preview: undefined, abortDeadline: undefined };
   switch (mode) {
     case 'pending':
       return out;
     case 'completing':
-      out.newReplicas = c.replicas;
-      if (fullyAvailable(c)) out.active = out.preview = c.hash;
+      out.newReplicas = f.replicas;
+      if (fullyAvailable(c)) out.active = out.preview = f.hash;
       return out;
     case 'healthy':
-      out.newReplicas = c.replicas;
-      if ((c.newRS?.availableReplicas ?? 0) > 0) out.active = out.preview = c.hash;
+      out.newReplicas = f.replicas;
+      if ((f.newRS?.availableReplicas ?? 0) > 0) out.active = out.preview = f.hash;
       return out;
     case 'preview':
     case 'pausedPromotion': {
       const postPaused = mode === 'pausedPromotion' && switched(c);
-      out.newReplicas = postPaused || w.approved ? c.replicas : c.previewReplicas;
-      out.active = postPaused ? c.hash : stableUp ? w.stableHash : undefined;
-      if (c.newRS !== undefined) out.preview = c.hash;
+      out.newReplicas = postPaused || r.context.approved ? f.replicas : c.previewReplicas;
+      out.active = postPaused ? f.hash : stableUp ? r.stableHash : undefined;
+      if (f.newRS !== undefined) out.preview = f.hash;
       return out;
     }
     case 'promoting':
-      out.newReplicas = c.replicas;
-      out.active = fullyAvailable(c) ? c.hash : stableUp ? w.stableHash : undefined;
-      if (c.newRS !== undefined) out.preview = c.hash;
+      out.newReplicas = f.replicas;
+      out.active = fullyAvailable(c) ? f.hash : stableUp ? r.stableHash : undefined;
+      if (f.newRS !== undefined) out.preview = f.hash;
       return out;
     case 'postPromotion':
-      out.newReplicas = c.replicas;
-      out.active = c.hash;
-      out.preview = c.hash;
+      out.newReplicas = f.replicas;
+      out.active = out.preview = f.hash;
       return out;
-    case 'aborted':
-      out.newReplicas = abortedNewReplicas(c, w);
-      if (stableUp) out.active = out.preview = w.stableHash;
+    case 'aborted': {
+      const abort = abortScaleDown(f, c.bg.abortScaleDownDelaySeconds ?? DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS);
+      out.newReplicas = abort.replicas;
+      out.abortDeadline = abort.deadline;
+      if (stableUp) out.active = out.preview = r.stableHash;
       return out;
-  }
-}
-
-/** Aborted: the new ReplicaSet keeps its pods for abortScaleDownDelaySeconds (0: for good), then goes to 0. */
-function abortedNewReplicas(c: Ctx, w: Work): number | undefined {
-  const rs = c.newRS;
-  if (rs === undefined || rs.replicas === 0) return undefined;
-  const delay = c.bg.abortScaleDownDelaySeconds ?? DEFAULT_BLUE_GREEN_ABORT_SCALE_DOWN_DELAY_SECONDS;
-  if (delay <= 0) return undefined;
-  const deadline = parseTime(rs.scaleDownDeadline);
-  if (deadline === undefined) {
-    w.requeue.push(Math.floor(c.nowMs / 1000) * 1000 + delay * 1000);
-    return undefined;
-  }
-  if (c.nowMs >= deadline) return 0;
-  w.requeue.push(deadline);
-  return undefined;
-}
-
-/** The hashes the Services select once this plan is applied: the desired one, else what they select now. */
-function selectedHashes(c: Ctx, d: Desired): { active: string | undefined; preview: string | undefined } {
-  const current = (svc: string | undefined): string | undefined => (svc === undefined ? undefined : c.observed.services[svc]?.selector[POD_TEMPLATE_HASH_LABEL]);
-  return { active: d.active ?? current(c.bg.activeService), preview: c.bg.previewService === undefined ? undefined : (d.preview ?? current(c.bg.previewService)) };
-}
-
-function effectsFor(c: Ctx, w: Work, d: Desired): Effect[] {
-  const effects: Effect[] = [];
-  const s = state(w);
-  const halted = s === 'pausedUser' || c.rollout.spec.paused === true;
-  const newRS = c.newRS;
-  const isUpdate = w.stableHash !== undefined && w.stableHash !== c.hash;
-
-  if (!halted && d.newReplicas !== undefined && newRS === undefined) {
-    effects.push(createReplicaSetEffect(c.rollout, c.hash, d.newReplicas, c.revision, isUpdate ? c.bg.previewMetadata : c.bg.activeMetadata));
-  } else if (!halted && newRS !== undefined) {
-    const annotations: Record<string, string | null> = {};
-    if (newRS.revision !== c.revision) annotations[REVISION_ANNOTATION] = String(c.revision);
-    if (s === 'aborted') {
-      const delay = c.bg.abortScaleDownDelaySeconds ?? DEFAULT_BLUE_GREEN_ABORT_SCALE_DOWN_DELAY_SECONDS;
-      if (newRS.scaleDownDeadline === undefined && newRS.replicas > 0 && delay > 0) annotations[SCALE_DOWN_DEADLINE_ANNOTATION] = rfc3339(Math.floor(c.nowMs / 1000) * 1000 + delay * 1000);
-    } else if (newRS.scaleDownDeadline !== undefined) {
-      annotations[SCALE_DOWN_DEADLINE_ANNOTATION] = null;
     }
-    pushScale(effects, newRS, d.newReplicas ?? newRS.replicas, annotations);
   }
+}
 
-  const stableRS = isUpdate ? findRS(c.replicaSets, w.stableHash) : undefined;
-  if (!halted && stableRS !== undefined) {
-    pushScale(effects, stableRS, d.stableReplicas ?? stableRS.replicas, stableRS.scaleDownDeadline !== undefined ? { [SCALE_DOWN_DEADLINE_ANNOTATION]: null } : {});
-  }
-
+function effectsFor(c: BlueGreen, r: BlueGreenReconcile, d: Desired): Effect[] {
+  const f = c.f;
+  const isUpdate = r.stableHash !== undefined && r.stableHash !== f.hash;
+  const effects = replicaSetEffects(f, r, {
+    newReplicas: d.newReplicas,
+    stableReplicas: d.stableReplicas,
+    abortScaleDown: r.state === 'aborted',
+    abortDeadline: d.abortDeadline,
+    metadata: isUpdate ? c.bg.previewMetadata : c.bg.activeMetadata,
+  });
   // The switch: one selector write on the active Service (and the preview's).
-  for (const [svc, target] of [[c.bg.activeService, d.active], [c.bg.previewService, d.preview]] as const) {
-    if (svc === undefined || target === undefined) continue;
-    const observed = c.observed.services[svc];
-    if (observed !== undefined && observed.selector[POD_TEMPLATE_HASH_LABEL] !== target) effects.push({ type: 'setServiceSelector', service: svc, podTemplateHash: target });
-  }
-
-  if (!halted) effects.push(...scaleDownOld(c, w, d));
-  const others = c.replicaSets.filter((rs) => rs.podTemplateHash !== c.hash && rs.podTemplateHash !== w.stableHash);
-  effects.push(...historyLimitDeletes(c.rollout, others));
+  const targets: ServiceTarget[] = [
+    [c.bg.activeService, d.active],
+    [c.bg.previewService, d.preview],
+  ];
+  effects.push(...selectorEffects(f, targets));
+  if (!r.halted) effects.push(...scaleDownPrevious(c, r, targets));
+  effects.push(...historyLimitDeletes(f.rollout, r.others));
   return effects;
 }
 
@@ -575,186 +426,69 @@ function effectsFor(c: Ctx, w: Work, d: Desired): Effect[] {
  * at most scaleDownDelayRevisionLimit of them), then goes to 0; any other
  * goes to 0 at once unless a Service still selects it.
  */
-function scaleDownOld(c: Ctx, w: Work, d: Desired): Effect[] {
-  const effects: Effect[] = [];
-  const delay = c.bg.scaleDownDelaySeconds ?? DEFAULT_BLUE_GREEN_SCALE_DOWN_DELAY_SECONDS;
-  const limit = c.bg.scaleDownDelayRevisionLimit;
-  const selected = new Set<string>();
-  for (const [svc, target] of [[c.bg.activeService, d.active], [c.bg.previewService, d.preview]] as const) {
-    if (svc === undefined) continue;
-    const hash = target ?? c.observed.services[svc]?.selector[POD_TEMPLATE_HASH_LABEL];
-    if (hash !== undefined) selected.add(hash);
-  }
-  let delayed = 0;
-  const old = c.replicaSets.filter((rs) => rs.podTemplateHash !== c.hash && rs.podTemplateHash !== w.stableHash && !rs.deleting).sort(byRevisionDesc);
-  for (const rs of old) {
-    if (rs.replicas === 0) {
-      if (rs.scaleDownDeadline !== undefined) pushScale(effects, rs, 0, { [SCALE_DOWN_DEADLINE_ANNOTATION]: null });
-      continue;
-    }
-    const deadline = parseTime(rs.scaleDownDeadline);
-    const justPromotedFrom = rs.podTemplateHash === w.promotedFrom;
-    if (selected.has(rs.podTemplateHash) && deadline === undefined && !justPromotedFrom) continue;
-    if ((justPromotedFrom || deadline !== undefined) && delay > 0 && (limit === undefined || delayed < limit)) {
-      delayed++;
-      if (deadline === undefined) {
-        const at = Math.floor(c.nowMs / 1000) * 1000 + delay * 1000;
-        pushScale(effects, rs, rs.replicas, { [SCALE_DOWN_DEADLINE_ANNOTATION]: rfc3339(at) });
-        w.requeue.push(at);
-        continue;
-      }
-      if (c.nowMs < deadline) {
-        w.requeue.push(deadline);
-        continue;
-      }
-    }
-    pushScale(effects, rs, 0, rs.scaleDownDeadline !== undefined ? { [SCALE_DOWN_DEADLINE_ANNOTATION]: null } : {});
-  }
-  return effects;
+function scaleDownPrevious(c: BlueGreen, r: BlueGreenReconcile, targets: ServiceTarget[]): Effect[] {
+  const selected = new Set(targets.filter(([svc]) => svc !== undefined).map((t) => selectedHash(c.f, t)));
+  const promotedFrom = r.promotedFrom;
+  return scaleDownOld(
+    c.f,
+    r.others.filter((rs) => !rs.deleting),
+    {
+      delaySeconds: c.bg.scaleDownDelaySeconds ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS,
+      revisionLimit: c.bg.scaleDownDelayRevisionLimit,
+      skip: (rs, deadline) => selected.has(rs.podTemplateHash) && deadline === undefined && rs.podTemplateHash !== promotedFrom,
+      delayable: (rs, deadline) => rs.podTemplateHash === promotedFrom || deadline !== undefined,
+      expiredCounts: true,
+      trimUnavailable: false,
+    },
+    r.requeue,
+  );
 }
 
 // ---------------------------------------------------------------------------
 // Status
 
-function progressDeadlineMs(c: Ctx): number {
-  return (c.rollout.spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS) * 1000;
+function complete(c: BlueGreen, r: BlueGreenReconcile): boolean {
+  return r.stableHash === c.f.hash && fullyAvailable(c) && switched(c);
 }
 
-function progressing(c: Ctx, w: Work): Condition[] {
-  let conditions = [...(c.prev.conditions ?? [])];
-  const prevCond = findCondition(conditions, PROGRESSING);
-  const rsName = c.newRS?.name ?? `${c.name}-${c.hash}`;
-  const set = (status: Condition['status'], reason: string, message: string, touch = false): void => {
-    conditions = setCondition(conditions, { type: PROGRESSING, status, reason, message }, c.now, touch);
-  };
-  const counts = observedCounts(c.replicaSets, c.newRS);
-  const moved =
-    w.progressed ||
-    counts.updatedReplicas !== (c.prev.updatedReplicas ?? 0) ||
-    counts.availableReplicas > (c.prev.availableReplicas ?? 0) ||
-    counts.readyReplicas > (c.prev.readyReplicas ?? 0);
-  let s = state(w);
-  if (s === 'degraded' && moved) {
-    send(w, { type: 'PROGRESSED' });
-    s = state(w);
-  }
-  // The deadline applies while replicas come up (not while waiting for a person or for analysis).
-  const waitingForReplicas = (s === 'completing' && !fullyAvailable(c)) || (s === 'preview' && !previewReady(c)) || (s === 'promoting' && !fullyAvailable(c));
-  if (waitingForReplicas && !moved) {
-    const last = parseTime(prevCond?.lastUpdateTime);
-    if (last !== undefined) {
-      const deadline = last + progressDeadlineMs(c);
-      if (c.nowMs >= deadline) {
-        const message = `ReplicaSet "${rsName}" has timed out progressing.`;
-        const abort = c.rollout.spec.progressDeadlineAbort === true && w.stableHash !== undefined && s !== 'completing';
-        send(w, { type: 'DEADLINE_EXCEEDED', abort, message });
-        if (state(w) === 'aborted') markAborted(c, w, message);
-      } else {
-        w.requeue.push(deadline);
-      }
-    }
-  }
-  switch (state(w)) {
-    case 'aborted':
-      if (prevCond?.reason !== Reason.RolloutAborted || prevCond.status !== 'False') {
-        const text = `Rollout aborted update to revision ${c.revision}`;
-        set('False', Reason.RolloutAborted, w.abortMessage === undefined ? text : `${text}: ${w.abortMessage}`);
-      }
-      return conditions;
-    case 'degraded':
-      if (prevCond?.reason !== Reason.ProgressDeadlineExceeded || prevCond.status !== 'False') set('False', Reason.ProgressDeadlineExceeded, `ReplicaSet "${rsName}" has timed out progressing.`);
-      return conditions;
-    case 'pausedUser':
-    case 'pausedPromotion':
-      set('Unknown', Reason.RolloutPaused, 'Rollout is paused');
-      return conditions;
-    default:
-      break;
-  }
-  if (state(w) === 'healthy' && complete(c, w)) set('True', Reason.NewReplicaSetAvailable, `ReplicaSet "${rsName}" has successfully progressed.`);
-  else if (c.newRS === undefined) set('True', Reason.NewReplicaSetCreated, `Created new replica set "${rsName}"`, true);
-  else if (prevCond?.reason === Reason.RolloutPaused) set('Unknown', Reason.RolloutResumed, 'Rollout is resumed', true);
-  else if (prevCond?.reason === Reason.RolloutAborted) set('Unknown', Reason.RolloutRetry, 'Retrying Rollout after abort', true);
-  else if (moved || prevCond === undefined || prevCond.status === 'False' || prevCond.reason === Reason.NewReplicaSetAvailable) set('True', Reason.ReplicaSetUpdated, `ReplicaSet "${rsName}" is progressing.`, true);
-  return conditions;
+function progressingMessage(c: BlueGreen, r: BlueGreenReconcile): string {
+  const s = r.state;
+  if (s === 'preview' && !previewReady(c)) return 'waiting for the preview ReplicaSet to be available';
+  if (s === 'preview' && r.pre !== undefined) return `waiting for pre-promotion analysis run "${r.pre.name}" (${r.pre.status})`;
+  if (s === 'promoting') return fullyAvailable(c) ? 'switching the active Service' : 'scaling the new ReplicaSet to full size before the switch';
+  if (s === 'postPromotion') return r.post === undefined ? 'active Service switched' : `waiting for post-promotion analysis run "${r.post.name}" (${r.post.status})`;
+  return 'updated replicas are still becoming available';
 }
 
-function complete(c: Ctx, w: Work): boolean {
-  return w.stableHash === c.hash && fullyAvailable(c) && switched(c);
-}
-
-function phaseOf(c: Ctx, w: Work, conditions: Condition[]): { phase: NonNullable<RolloutStatus['phase']>; message: string } {
-  const s = state(w);
-  const cond = findCondition(conditions, PROGRESSING);
-  switch (s) {
-    case 'aborted':
-    case 'degraded':
-      return { phase: 'Degraded', message: `${cond?.reason ?? ''}: ${cond?.message ?? ''}` };
-    case 'pausedUser':
-      return { phase: 'Paused', message: MANUALLY_PAUSED_MESSAGE };
-    case 'pausedPromotion': {
-      const reason = w.pauseConditions[0]?.reason ?? BLUE_GREEN_PAUSE;
-      const inconclusive = [w.pre, w.post].find((r) => r?.status === 'Inconclusive');
-      if (reason === INCONCLUSIVE_PAUSE && inconclusive !== undefined) {
-        return { phase: 'Paused', message: `${reason}: analysis run "${inconclusive.name}" is inconclusive${inconclusive.message !== undefined ? ` (${inconclusive.message})` : ''}; promote to continue or abort` };
-      }
-      return { phase: 'Paused', message: reason };
-    }
-    default:
-      break;
-  }
-  if (s === 'healthy' && complete(c, w)) return { phase: 'Healthy', message: '' };
-  if (w.analysisProblem !== undefined) return { phase: 'Degraded', message: w.analysisProblem };
-  const blocked = blockers(c)[0];
-  if (blocked !== undefined) return { phase: 'Progressing', message: blocked };
-  if (s === 'preview' && !previewReady(c)) return { phase: 'Progressing', message: 'waiting for the preview ReplicaSet to be available' };
-  if (s === 'preview' && w.pre !== undefined) return { phase: 'Progressing', message: `waiting for pre-promotion analysis run "${w.pre.name}" (${w.pre.status})` };
-  if (s === 'promoting') return { phase: 'Progressing', message: fullyAvailable(c) ? 'switching the active Service' : 'scaling the new ReplicaSet to full size before the switch' };
-  if (s === 'postPromotion') return { phase: 'Progressing', message: w.post === undefined ? 'active Service switched' : `waiting for post-promotion analysis run "${w.post.name}" (${w.post.status})` };
-  return { phase: 'Progressing', message: 'updated replicas are still becoming available' };
-}
-
-function buildStatus(c: Ctx, w: Work, progressingConditions: Condition[], selected: { active: string | undefined; preview: string | undefined }): RolloutStatus {
-  const s = state(w);
-  const counts = observedCounts(c.replicaSets, c.newRS);
-  const done = s === 'healthy' && complete(c, w);
-  const { phase, message } = phaseOf(c, w, progressingConditions);
-  const status = commonStatus({
-    rollout: c.rollout,
-    prev: c.prev,
-    now: c.now,
-    hash: c.hash,
-    replicas: c.replicas,
-    phase,
-    message,
-    conditions: progressingConditions,
-    counts,
-    availableGate: switched(c) || w.stableHash !== undefined,
-    paused: s === 'pausedUser' || s === 'pausedPromotion',
-    aborted: s === 'aborted',
-    abortedAt: w.abortedAt,
-    stableHash: w.stableHash,
-    pauseConditions: w.pauseConditions,
-    controllerPause: w.controllerPause,
-    promoteFull: w.promoteFull,
-    complete: done,
-    gitCurrent: w.gitCurrent,
+function buildStatus(c: BlueGreen, r: BlueGreenReconcile, moved: boolean, selected: { active: string | undefined; preview: string | undefined }): RolloutStatus {
+  const f = c.f;
+  const s = r.state;
+  const status = frameStatus(f, r, {
+    state: s,
+    pausedHere: s === 'pausedPromotion',
+    complete: s === 'healthy' && complete(c, r),
+    created: f.newRS === undefined,
+    progress: moved,
+    timeoutMessage: timeoutMessage(f),
+    pauseReason: BLUE_GREEN_PAUSE,
+    runs: [r.pre, r.post],
+    blockers: c.blockers,
+    availableGate: switched(c) || r.stableHash !== undefined,
     drop: ['currentStepIndex', 'currentStepHash', 'canary'],
+    progressingMessage: () => progressingMessage(c, r),
   });
-
-  const { active, preview } = selected;
   const blueGreen: NonNullable<RolloutStatus['blueGreen']> = {};
-  if (active !== undefined) blueGreen.activeSelector = active;
-  if (preview !== undefined) blueGreen.previewSelector = preview;
-  if (w.approved && (s === 'promoting' || s === 'pausedUser')) blueGreen.scaleUpPreviewCheckPoint = true;
-  if (w.pre !== undefined) blueGreen.prePromotionAnalysisRunStatus = { ...w.pre };
-  if (w.post !== undefined) blueGreen.postPromotionAnalysisRunStatus = { ...w.post };
+  if (selected.active !== undefined) blueGreen.activeSelector = selected.active;
+  if (selected.preview !== undefined) blueGreen.previewSelector = selected.preview;
+  if (r.context.approved && (s === 'promoting' || s === 'pausedUser')) blueGreen.scaleUpPreviewCheckPoint = true;
+  if (r.pre !== undefined) blueGreen.prePromotionAnalysisRunStatus = { ...r.pre };
+  if (r.post !== undefined) blueGreen.postPromotionAnalysisRunStatus = { ...r.post };
   status.blueGreen = blueGreen;
   return status;
 }
 
-function scaleEvents(c: Ctx, effects: Effect[]): Effect[] {
-  const events = replicaSetEvents(c.replicaSets, effects);
+function scaleEvents(f: Frame, effects: readonly Effect[]): Effect[] {
+  const events = replicaSetEvents(f.replicaSets, effects);
   for (const e of effects) {
     if (e.type === 'setServiceSelector') {
       events.push({ type: 'event', eventType: 'Normal', reason: 'SwitchService', message: `Switched selector for service '${e.service}' to value '${e.podTemplateHash}'` });

@@ -1,21 +1,18 @@
-// The engine: pure planning of canary Rollouts (Argo Rollouts semantics).
+// The engine: pure planning of canary and blue/green Rollouts (Argo Rollouts semantics).
 // planRollout(rollout, observed, now) → { status, effects, requeueAt }.
+export { planRollout } from './plan.ts';
+export { describeStep, stepKind, setWeightAt, previousSetWeight, canaryScaleAt } from './steps.ts';
+export type { StepKind, StepStyle } from './steps.ts';
 export {
-  planRollout,
-  describeStep,
-  stepKind,
-  setWeightAt,
-  previousSetWeight,
-  canaryScaleAt,
   CANARY_PAUSE_STEP,
+  BLUE_GREEN_PAUSE,
   MANUALLY_PAUSED_MESSAGE,
   DEFAULT_REPLICAS,
   DEFAULT_PROGRESS_DEADLINE_SECONDS,
   DEFAULT_SCALE_DOWN_DELAY_SECONDS,
   DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS,
   DEFAULT_REVISION_HISTORY_LIMIT,
-} from './plan.ts';
-export type { StepKind } from './plan.ts';
+} from './constants.ts';
 export * from './analysis.ts';
 export { podTemplateHash, stepsHash, canonicalJson, fnv1a32, safeEncodeString } from './hash.ts';
 export {

@@ -68,6 +68,11 @@ function stepLabel(context: LifecycleContext, index: number): string {
   return `Step ${index + 1}/${context.stepCount}: ${context.steps[index] ?? 'unknown'}`;
 }
 
+/** The Event of a pause for an inconclusive AnalysisRun (both lifecycle machines). */
+export function inconclusivePause({ event }: { event: { type: string; message?: string } }): EmittedEvent {
+  return { eventType: 'Warning', reason: 'RolloutPaused', message: `Rollout is paused (AnalysisRunInconclusive): ${event.type === 'ANALYSIS_INCONCLUSIVE' ? (event.message ?? '') : ''}` };
+}
+
 function abortedMessage(context: LifecycleContext): string {
   return `Rollout aborted update to revision ${context.revision}`;
 }
@@ -339,17 +344,7 @@ export const lifecycleMachine = setup({
     },
     /** Transient: an AnalysisRun was inconclusive: pause until a person promotes or aborts. */
     inconclusiveAnalysis: {
-      always: {
-        target: 'paused.step',
-        actions: {
-          type: 'emit',
-          params: ({ event }) => ({
-            eventType: 'Warning' as const,
-            reason: 'RolloutPaused',
-            message: `Rollout is paused (AnalysisRunInconclusive): ${event.type === 'ANALYSIS_INCONCLUSIVE' ? event.message : ''}`,
-          }),
-        },
-      },
+      always: { target: 'paused.step', actions: { type: 'emit', params: inconclusivePause } },
     },
     /** Transient: the progress deadline passed; abort when asked to. */
     timedOut: {
