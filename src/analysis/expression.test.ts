@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   evaluate,
   evaluateCondition,
+  evaluateTime,
   formatParseError,
   LIMITS,
   parseExpression,
@@ -674,5 +675,56 @@ describe('expression: random token soups never throw', () => {
         assert.ok(r.error.position >= 0 && r.error.position <= source.length, source);
       }
     }
+  });
+});
+
+describe('times and durations (a range query’s start and end)', () => {
+  const now = new Date('2026-12-07T12:00:00.000Z');
+  const at = (source: string): string => {
+    const r = evaluateTime(source, now);
+    assert.ok(r.ok, r.ok ? '' : r.error);
+    return r.value.toISOString();
+  };
+
+  it('now() with durations added and taken away, as Argo’s documentation writes them', () => {
+    assert.equal(at('now()'), '2026-12-07T12:00:00.000Z');
+    assert.equal(at('now() - duration("5m")'), '2026-12-07T11:55:00.000Z');
+    assert.equal(at('now() + duration("1h30m") - duration("90s")'), '2026-12-07T13:28:30.000Z');
+    assert.equal(at('duration("1s") + now()'), '2026-12-07T12:00:01.000Z');
+    assert.equal(at('now() - (duration("1h") - duration("30m"))'), '2026-12-07T11:30:00.000Z');
+  });
+
+  it('times and durations compare with their own kind', () => {
+    const cond = (source: string): unknown => {
+      const parsed = parseExpression(source);
+      assert.ok(parsed.ok);
+      const r = evaluate(parsed.ast, { result: null }, { now });
+      assert.ok(r.ok, r.ok ? '' : r.error);
+      return r.value;
+    };
+    assert.equal(cond('now() - duration("1m") < now()'), true);
+    assert.equal(cond('duration("60s") == duration("1m")'), true);
+    assert.equal(cond('now() - (now() - duration("2m")) > duration("1m")'), true);
+  });
+
+  it('anything else is a clear error, never a time by accident', () => {
+    const error = (source: string): string => {
+      const r = evaluateTime(source, now);
+      assert.equal(r.ok, false, source);
+      return r.error;
+    };
+    assert.match(error('duration("5m")'), /must be a time .*got a duration/);
+    assert.match(error('now() + now()'), /cannot apply '\+' to a time and a time/);
+    assert.match(error('now() - 300'), /cannot apply '-' to a time and a number/);
+    assert.match(error('duration("5 minutes")'), /duration\("5 minutes"\)/);
+    assert.match(error('duration(5)'), /duration\(\) expects a string/);
+    assert.match(error('now() < duration("1m")'), /cannot compare a time with a duration/);
+    assert.match(error('now('), /line 1/);
+  });
+
+  it('now() exists only where a time is asked for: a condition has none', () => {
+    const r = evaluateCondition('now() > now()', [1]);
+    assert.equal(r.ok, false);
+    assert.match(r.error, /now\(\) is not available here/);
   });
 });

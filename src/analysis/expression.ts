@@ -34,6 +34,14 @@
 //   abs(n), min(...), max(...)   min/max of numbers or of one array (extra)
 //   sum(array), avg(array) = mean(array)    (extra; avg of [] is an error)
 //   first(array), last(array)    nil when the array is empty (expr-lang)
+//   now()               the time of the measurement (only where the caller gives one:
+//                       a range query's start and end)
+//   duration(s)         a Go duration: duration("5m"), duration("1h30m")
+//
+// Times and durations (expr-lang's date arithmetic, for a range query's
+// start and end): time - duration and time + duration are times, time - time
+// is a duration, durations add and subtract; times compare with times and
+// durations with durations. now() - duration("5m") is five minutes ago.
 //
 // Semantics (strict, so that a surprise is an Error measurement and never a
 // success)
@@ -61,6 +69,8 @@
 // predicate, comparison or aggregate visits), length of an array iterated,
 // length of a string built. Exceeding one is a clear error; neither
 // parseExpression nor evaluate ever throws.
+
+import { parseDuration } from '../api/duration.ts';
 
 export const LIMITS = Object.freeze({
   /** Characters of source. */
@@ -120,7 +130,9 @@ export type FunctionName =
   | 'avg'
   | 'mean'
   | 'first'
-  | 'last';
+  | 'last'
+  | 'now'
+  | 'duration';
 
 /** A syntax tree node; pos is the 0-based offset in the source. */
 export type ExprNode =
@@ -205,7 +217,27 @@ const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map<FunctionName, Funct
   ['mean', fn(1)],
   ['first', fn(1)],
   ['last', fn(1)],
+  ['now', fn(0)],
+  ['duration', fn(1)],
 ]);
+
+/** A point in time, as now() and time arithmetic give it. */
+class ExprTime {
+  readonly ms: number;
+  constructor(ms: number) {
+    this.ms = ms;
+    Object.freeze(this);
+  }
+}
+
+/** A length of time, as duration() and time arithmetic give it. */
+class ExprDuration {
+  readonly ms: number;
+  constructor(ms: number) {
+    this.ms = ms;
+    Object.freeze(this);
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Tokenizer
@@ -745,7 +777,7 @@ export function formatParseError(error: ParseError): string {
 // ---------------------------------------------------------------------------
 // Evaluator
 
-type Kind = 'nil' | 'boolean' | 'number' | 'string' | 'array' | 'object' | 'unsupported';
+type Kind = 'nil' | 'boolean' | 'number' | 'string' | 'array' | 'object' | 'time' | 'duration' | 'unsupported';
 
 function kindOf(v: unknown): Kind {
   if (v === null || v === undefined) return 'nil';
@@ -758,6 +790,8 @@ function kindOf(v: unknown): Kind {
       return 'string';
     case 'object': {
       if (Array.isArray(v)) return 'array';
+      if (v instanceof ExprTime) return 'time';
+      if (v instanceof ExprDuration) return 'duration';
       const proto: unknown = Object.getPrototypeOf(v);
       return proto === Object.prototype || proto === null ? 'object' : 'unsupported';
     }
@@ -775,6 +809,8 @@ function a(kind: Kind): string {
 
 interface Context {
   readonly env: object;
+  /** What now() returns (ms since the epoch); undefined where there is no now. */
+  readonly now: number | undefined;
   steps: number;
   depth: number;
   /** The elements of the enclosing predicates, innermost last. */
@@ -840,6 +876,9 @@ function equal(x: unknown, y: unknown, ctx: Context, pos: number, depth: number)
     case 'number':
     case 'string':
       return x === y;
+    case 'time':
+    case 'duration':
+      return (x as ExprTime | ExprDuration).ms === (y as ExprTime | ExprDuration).ms;
     case 'array': {
       const xs = iterable(x, '==', pos);
       const ys = iterable(y, '==', pos);
@@ -973,11 +1012,12 @@ function binary(op: BinaryOperator, leftNode: ExprNode, rightNode: ExprNode, pos
     case '<=':
     case '>':
     case '>=': {
-      if (!((kl === 'number' && kr === 'number') || (kl === 'string' && kr === 'string'))) {
+      const timed = kl === kr && (kl === 'time' || kl === 'duration');
+      if (!((kl === 'number' && kr === 'number') || (kl === 'string' && kr === 'string') || timed)) {
         throw new ExprError(`cannot compare ${a(kl)} with ${a(kr)} using '${op}'`, pos);
       }
-      const x = l as number | string;
-      const y = r as number | string;
+      const x = timed ? (l as ExprTime | ExprDuration).ms : (l as number | string);
+      const y = timed ? (r as ExprTime | ExprDuration).ms : (r as number | string);
       if (op === '<') return x < y;
       if (op === '<=') return x <= y;
       if (op === '>') return x > y;
@@ -1005,7 +1045,8 @@ function binary(op: BinaryOperator, leftNode: ExprNode, rightNode: ExprNode, pos
   }
 }
 
-function arithmetic(op: '+' | '-' | '*' | '/' | '%', l: unknown, r: unknown, kl: Kind, kr: Kind, pos: number): number {
+function arithmetic(op: '+' | '-' | '*' | '/' | '%', l: unknown, r: unknown, kl: Kind, kr: Kind, pos: number): number | ExprTime | ExprDuration {
+  if (l instanceof ExprTime || l instanceof ExprDuration || r instanceof ExprTime || r instanceof ExprDuration) return timeArithmetic(op, l, r, kl, kr, pos);
   if (typeof l !== 'number' || typeof r !== 'number') {
     throw new ExprError(`cannot apply '${op}' to ${a(kl)} and ${a(kr)}`, pos);
   }
@@ -1021,6 +1062,18 @@ function arithmetic(op: '+' | '-' | '*' | '/' | '%', l: unknown, r: unknown, kl:
       if (r === 0) throw new ExprError('division by zero', pos);
       return op === '/' ? l / r : l % r;
   }
+}
+
+/** time ± duration, time - time, duration ± duration; anything else is an error. */
+function timeArithmetic(op: '+' | '-' | '*' | '/' | '%', l: unknown, r: unknown, kl: Kind, kr: Kind, pos: number): ExprTime | ExprDuration {
+  const ms = (v: unknown): number => (v as ExprTime | ExprDuration).ms;
+  if (op === '+' || op === '-') {
+    if (kl === 'time' && kr === 'duration') return new ExprTime(op === '+' ? ms(l) + ms(r) : ms(l) - ms(r));
+    if (kl === 'duration' && kr === 'time' && op === '+') return new ExprTime(ms(l) + ms(r));
+    if (kl === 'duration' && kr === 'duration') return new ExprDuration(op === '+' ? ms(l) + ms(r) : ms(l) - ms(r));
+    if (kl === 'time' && kr === 'time' && op === '-') return new ExprDuration(ms(l) - ms(r));
+  }
+  throw new ExprError(`cannot apply '${op}' to ${a(kl)} and ${a(kr)}`, pos);
 }
 
 function contains(haystack: unknown, needle: unknown, op: string, ctx: Context, pos: number): boolean {
@@ -1159,6 +1212,18 @@ function call(name: FunctionName, args: readonly ExprNode[], pos: number, ctx: C
       if (arr.length === 0) return null;
       return arrayElement(arr, name === 'first' ? 0 : arr.length - 1, pos) ?? null;
     }
+    case 'now':
+      if (ctx.now === undefined) throw new ExprError('now() is not available here (only in a range query\'s start and end)', pos);
+      return new ExprTime(ctx.now);
+    case 'duration': {
+      const text = value(0);
+      if (typeof text !== 'string') throw new ExprError(`duration() expects a string such as "5m", got ${a(kindOf(text))}`, pos);
+      try {
+        return new ExprDuration(parseDuration(text));
+      } catch (err) {
+        throw new ExprError(`duration(${JSON.stringify(text.slice(0, 32))}): ${err instanceof Error ? err.message : String(err)}`, pos);
+      }
+    }
   }
 }
 
@@ -1215,9 +1280,9 @@ function predicateCall(
  * unknown name or an exceeded limit comes back as an error naming its
  * position. nil is returned as null.
  */
-export function evaluate(ast: ExprNode, env: Env): EvalResult {
+export function evaluate(ast: ExprNode, env: Env, options: { now?: Date } = {}): EvalResult {
   if (typeof env !== 'object' || (env as unknown) === null) return { ok: false, error: 'the environment must be an object' };
-  const ctx: Context = { env, steps: 0, depth: 0, elements: [] };
+  const ctx: Context = { env, now: options.now?.getTime(), steps: 0, depth: 0, elements: [] };
   try {
     return { ok: true, value: evalNode(ast, ctx) ?? null };
   } catch (err) {
@@ -1241,4 +1306,17 @@ export function evaluateCondition(source: string, result: unknown): ConditionRes
     return { ok: false, error: `the condition must be a boolean, got ${a(kindOf(evaluated.value))}` };
   }
   return { ok: true, value: evaluated.value };
+}
+
+/**
+ * Parses and evaluates an expression that must give a time, with now() at
+ * `now`: a range query's start and end (`now() - duration("5m")`).
+ */
+export function evaluateTime(source: string, now: Date): { ok: true; value: Date } | { ok: false; error: string } {
+  const parsed = parseExpression(source);
+  if (!parsed.ok) return { ok: false, error: formatParseError(parsed.error) };
+  const evaluated = evaluate(parsed.ast, { result: null }, { now });
+  if (!evaluated.ok) return evaluated;
+  if (!(evaluated.value instanceof ExprTime)) return { ok: false, error: `must be a time such as now() - duration("5m"), got ${a(kindOf(evaluated.value))}` };
+  return { ok: true, value: new Date(evaluated.value.ms) };
 }

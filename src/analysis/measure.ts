@@ -4,9 +4,10 @@
 import type { JudgeMetric, Measurement, Metric } from '../api/analysis.ts';
 import { JUDGE_DEFAULTS } from '../api/analysis.ts';
 import { parseDuration } from '../api/duration.ts';
-import { evaluateCondition } from './expression.ts';
+import { evaluateCondition, evaluateTime } from './expression.ts';
 import { judge, type JudgeResult } from './judge/index.ts';
 import { measurementFromEvaluation, type Evaluation } from './measurements.ts';
+import type { OAuth2ClientCredentials } from './providers/http-auth.ts';
 import { queryPrometheus } from './providers/prometheus.ts';
 import { queryWeb } from './providers/web.ts';
 
@@ -25,12 +26,39 @@ export interface MeasurementOutcome {
   detail: MeasurementDetail;
 }
 
+/** A provider's complete OAuth2 client credentials (validation refuses incomplete ones). */
+function oauth2Of(auth: { oauth2?: { tokenUrl?: string; clientId?: string; clientSecret?: string; scopes?: string[] } } | undefined): { oauth2: OAuth2ClientCredentials } | Record<string, never> {
+  const o = auth?.oauth2;
+  if (o?.tokenUrl === undefined || o.clientId === undefined || o.clientSecret === undefined) return {};
+  return { oauth2: { tokenUrl: o.tokenUrl, clientId: o.clientId, clientSecret: o.clientSecret, ...(o.scopes ? { scopes: o.scopes } : {}) } };
+}
+
 function headerMap(headers: readonly { key: string; value: string }[] | undefined): Record<string, string> {
   return Object.fromEntries((headers ?? []).map((h) => [h.key, h.value]));
 }
 
 function finite(series: number[][]): number[] {
   return series.flat().filter((v) => Number.isFinite(v));
+}
+
+/** A rangeQuery's [start, end] at `now` (its expressions: now() - duration("5m")), and its step in seconds. */
+export function queryRange(rangeQuery: { start: string; end: string; step: string }, now: Date): { start: Date; end: Date; stepSeconds: number } {
+  const time = (field: 'start' | 'end'): Date => {
+    const r = evaluateTime(rangeQuery[field], now);
+    if (!r.ok) throw new Error(`rangeQuery.${field} ${JSON.stringify(rangeQuery[field])}: ${r.error}`);
+    return r.value;
+  };
+  const start = time('start');
+  const end = time('end');
+  if (end.getTime() < start.getTime()) throw new Error(`rangeQuery: end ${end.toISOString()} is before start ${start.toISOString()}`);
+  let stepMs: number;
+  try {
+    stepMs = parseDuration(rangeQuery.step);
+  } catch (err) {
+    throw new Error(`rangeQuery.step ${JSON.stringify(rangeQuery.step)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (!(stepMs > 0)) throw new Error(`rangeQuery.step ${JSON.stringify(rangeQuery.step)} must be more than 0`);
+  return { start, end, stepSeconds: stepMs / 1000 };
 }
 
 async function judgeMeasure(provider: NonNullable<Metric['provider']['judge']>, now: Date, signal?: AbortSignal): Promise<JudgeResult> {
@@ -43,7 +71,17 @@ async function judgeMeasure(provider: NonNullable<Metric['provider']['judge']>, 
       ? [{ name: 'metric', baseline: provider.baseline, canary: provider.canary, ...(provider.direction ? { direction: provider.direction } : {}), ...(provider.effectSize ? { effectSize: provider.effectSize } : {}) }]
       : []);
   const samples = async (query: string): Promise<number[]> => {
-    const r = await queryPrometheus({ address: provider.address, query, range, headers: headerMap(provider.headers), ...(provider.timeout ? { timeoutMs: provider.timeout * 1000 } : {}) }, signal);
+    const r = await queryPrometheus(
+      {
+        address: provider.address,
+        query,
+        range,
+        headers: headerMap(provider.headers),
+        ...(provider.timeout ? { timeoutMs: provider.timeout * 1000 } : {}),
+        ...(provider.insecure !== undefined ? { insecure: provider.insecure } : {}),
+      },
+      signal,
+    );
     return Array.isArray(r.value) ? finite(r.value.map((v) => (Array.isArray(v) ? v : [v]))) : [];
   };
   const inputs = [];
@@ -88,12 +126,21 @@ export async function measureMetric(metric: Metric, now: Date, signal?: AbortSig
     } else {
       let value: unknown;
       if (p.prometheus) {
-        value = (
-          await queryPrometheus(
-            { address: p.prometheus.address, query: p.prometheus.query, headers: headerMap(p.prometheus.headers), ...(p.prometheus.timeout ? { timeoutMs: p.prometheus.timeout * 1000 } : {}) },
-            signal,
-          )
-        ).value;
+        const range = p.prometheus.rangeQuery === undefined ? undefined : queryRange(p.prometheus.rangeQuery, now);
+        const answer = await queryPrometheus(
+          {
+            address: p.prometheus.address,
+            query: p.prometheus.query,
+            headers: headerMap(p.prometheus.headers),
+            ...(p.prometheus.timeout ? { timeoutMs: p.prometheus.timeout * 1000 } : {}),
+            ...(range !== undefined ? { range } : {}),
+            ...(p.prometheus.insecure !== undefined ? { insecure: p.prometheus.insecure } : {}),
+            ...oauth2Of(p.prometheus.authentication),
+          },
+          signal,
+        );
+        // A range query's samples, every series' in order, are one list (Argo's `result`: all(result, # < 1000) checks each).
+        value = answer.resultType === 'matrix' && Array.isArray(answer.value) ? answer.value.flat() : answer.value;
       } else if (p.web) {
         value = await queryWeb(
           {
@@ -103,6 +150,8 @@ export async function measureMetric(metric: Metric, now: Date, signal?: AbortSig
             ...(p.web.body !== undefined ? { body: p.web.body } : p.web.jsonBody !== undefined ? { json: p.web.jsonBody } : {}),
             ...(p.web.jsonPath ? { jsonPath: p.web.jsonPath } : {}),
             ...(p.web.timeoutSeconds ? { timeoutMs: p.web.timeoutSeconds * 1000 } : {}),
+            ...(p.web.insecure !== undefined ? { insecure: p.web.insecure } : {}),
+            ...oauth2Of(p.web.authentication),
           },
           signal,
         );

@@ -183,6 +183,60 @@ describe('counting rules', () => {
   });
 });
 
+describe('consecutiveSuccessLimit (Argo 1.8)', () => {
+  it('alone (failureLimit -1): failures do not end the metric; the 3rd success in a row does, at once', () => {
+    const run = newRun([metric('m', { interval: '1m', failureLimit: -1, consecutiveSuccessLimit: 3 })]);
+    const mixed = series(run, 'm', ['Successful', 'Successful', 'Failed', 'Failed', 'Successful', 'Successful']);
+    assert.equal(result(mixed, 'm').phase, 'Running', 'a failure resets the run of successes and fails nothing');
+    assert.equal(result(mixed, 'm').consecutiveSuccess, 2);
+    const done = series(mixed, 'm', ['Successful'], 360);
+    assert.equal(result(done, 'm').phase, 'Successful');
+    assert.equal(result(done, 'm').consecutiveSuccess, 3);
+    assert.equal(st(done).phase, 'Successful');
+    assert.equal(nextRequeueAt(done, at(400)), undefined, 'nothing more is measured');
+  });
+
+  it('an Error or an Inconclusive measurement resets the successes in a row too', () => {
+    const run = newRun([metric('m', { interval: '1m', failureLimit: -1, consecutiveSuccessLimit: 2, inconclusiveLimit: 5 })]);
+    assert.equal(result(series(run, 'm', ['Successful', 'Error']), 'm').consecutiveSuccess, 0);
+    const afterInconclusive = series(run, 'm', ['Successful', 'Inconclusive', 'Successful']);
+    assert.equal(result(afterInconclusive, 'm').phase, 'Running');
+    assert.equal(result(afterInconclusive, 'm').consecutiveSuccess, 1);
+  });
+
+  it('with failureLimit: the failure limit still wins when it is passed first', () => {
+    const run = newRun([metric('m', { interval: '1m', failureLimit: 1, consecutiveSuccessLimit: 2 })]);
+    const failed = series(run, 'm', ['Failed', 'Successful', 'Failed']);
+    assert.equal(result(failed, 'm').phase, 'Failed');
+    assert.equal(st(failed).message, 'Metric "m" assessed Failed due to failed (2) > failureLimit (1)');
+    const passed = series(run, 'm', ['Failed', 'Successful', 'Successful']);
+    assert.equal(result(passed, 'm').phase, 'Successful');
+  });
+
+  it('count reached short of it: Inconclusive with a failure limit, Failed without one, and the run says why', () => {
+    const limited = series(newRun([metric('m', { interval: '1m', count: 4, failureLimit: 1, consecutiveSuccessLimit: 3 })]), 'm', ['Successful', 'Failed', 'Successful', 'Successful']);
+    assert.equal(result(limited, 'm').phase, 'Inconclusive');
+    assert.equal(st(limited).phase, 'Inconclusive');
+    assert.equal(st(limited).message, 'Metric "m" assessed Inconclusive due to consecutiveSuccess (2) < consecutiveSuccessLimit (3) after count (4) measurements');
+    assert.equal(st(limited).runSummary?.inconclusive, 1);
+    assert.equal(st(limited).runSummary?.successful, 0);
+    const unlimited = series(newRun([metric('m', { interval: '1m', count: 3, failureLimit: -1, consecutiveSuccessLimit: 3 })]), 'm', ['Successful', 'Failed', 'Successful']);
+    assert.equal(result(unlimited, 'm').phase, 'Failed');
+    assert.equal(st(unlimited).runSummary?.failed, 1);
+  });
+
+  it('count reached with the successes in a row: Successful', () => {
+    const run = series(newRun([metric('m', { interval: '1m', count: 4, failureLimit: 1, consecutiveSuccessLimit: 3 })]), 'm', ['Failed', 'Successful', 'Successful', 'Successful']);
+    assert.equal(result(run, 'm').phase, 'Successful');
+  });
+
+  it('a terminated run ends Successful whatever the successes in a row (Argo: it does not affect termination)', () => {
+    const run = series(newRun([metric('m', { interval: '1m', failureLimit: -1, consecutiveSuccessLimit: 3 })]), 'm', ['Failed', 'Successful']);
+    const terminated: AnalysisRun = { ...run, spec: { ...run.spec, terminate: true } };
+    assert.equal(assessRun(terminated).phase, 'Successful');
+  });
+});
+
 describe('scheduling', () => {
   it('takes the first measurement when the run starts', () => {
     const run = newRun([metric('m', { interval: '1m' })]);

@@ -20,8 +20,14 @@
 //   (default 0); Error when consecutiveError > consecutiveErrorLimit (default
 //   4). When several hold, the later one in that list wins, as in Argo;
 // - consecutiveError counts Errors in a row and goes back to 0 at any other
-//   measurement; Errors do not count towards `count`;
-// - Successful when `count` is reached; on termination, Successful too when
+//   measurement; Errors do not count towards `count`; consecutiveSuccess
+//   counts Successful measurements in a row and goes back to 0 at any other;
+// - failureLimit -1 turns the failure limit off (with consecutiveSuccessLimit);
+// - Successful as soon as consecutiveSuccess reaches consecutiveSuccessLimit
+//   (when above 0);
+// - when `count` is reached: Successful, except with a consecutiveSuccessLimit
+//   not reached, which is Inconclusive (Failed when failureLimit is -1: only
+//   the successes could have passed it); on termination, Successful when
 //   none of the above holds (and when it never measured).
 //
 // The run's phase:
@@ -77,9 +83,12 @@ export function effectiveCount(metric: Metric): number | undefined {
 }
 
 export interface MetricLimits {
+  /** -1: no failure limit. */
   failureLimit: number;
   inconclusiveLimit: number;
   consecutiveErrorLimit: number;
+  /** 0: off. */
+  consecutiveSuccessLimit: number;
 }
 
 export function metricLimits(metric: Metric): MetricLimits {
@@ -87,6 +96,7 @@ export function metricLimits(metric: Metric): MetricLimits {
     failureLimit: intValue(metric.failureLimit, ANALYSIS_DEFAULTS.failureLimit),
     inconclusiveLimit: intValue(metric.inconclusiveLimit, ANALYSIS_DEFAULTS.inconclusiveLimit),
     consecutiveErrorLimit: intValue(metric.consecutiveErrorLimit, ANALYSIS_DEFAULTS.consecutiveErrorLimit),
+    consecutiveSuccessLimit: Math.max(0, intValue(metric.consecutiveSuccessLimit, 0)),
   };
 }
 
@@ -166,7 +176,7 @@ function lastOf<T>(items: readonly T[]): T | undefined {
 export function limitExceeded(metric: Metric, result: MetricResult): { phase: AnalysisPhase; reason: string } | undefined {
   const limits = metricLimits(metric);
   let out: { phase: AnalysisPhase; reason: string } | undefined;
-  if (result.failed > limits.failureLimit) {
+  if (limits.failureLimit >= 0 && result.failed > limits.failureLimit) {
     out = { phase: 'Failed', reason: `failed (${result.failed}) > failureLimit (${limits.failureLimit})` };
   }
   if (result.inconclusive > limits.inconclusiveLimit) {
@@ -178,6 +188,18 @@ export function limitExceeded(metric: Metric, result: MetricResult): { phase: An
   return out;
 }
 
+/** Inconclusive (Failed without a failure limit) when `count` was reached short of consecutiveSuccessLimit; undefined otherwise. */
+export function successLimitMissed(metric: Metric, result: MetricResult): { phase: AnalysisPhase; reason: string } | undefined {
+  const limits = metricLimits(metric);
+  const count = effectiveCount(metric);
+  const inARow = result.consecutiveSuccess ?? 0;
+  if (limits.consecutiveSuccessLimit === 0 || inARow >= limits.consecutiveSuccessLimit || count === undefined || result.count < count) return undefined;
+  return {
+    phase: limits.failureLimit >= 0 ? 'Inconclusive' : 'Failed',
+    reason: `consecutiveSuccess (${inARow}) < consecutiveSuccessLimit (${limits.consecutiveSuccessLimit}) after count (${count}) measurements`,
+  };
+}
+
 /** A metric's phase from its result (Argo's assessMetricStatus). */
 export function metricPhase(metric: Metric, result: MetricResult, terminating: boolean): AnalysisPhase {
   if (isCompletedPhase(result.phase)) return result.phase;
@@ -186,6 +208,11 @@ export function metricPhase(metric: Metric, result: MetricResult, terminating: b
   if (!isCompletedPhase(last.phase)) return 'Running';
   const exceeded = limitExceeded(metric, result);
   if (exceeded) return exceeded.phase;
+  const limits = metricLimits(metric);
+  if (limits.consecutiveSuccessLimit > 0 && (result.consecutiveSuccess ?? 0) >= limits.consecutiveSuccessLimit) return 'Successful';
+  // The successes in a row were asked for and did not come within count.
+  const missed = successLimitMissed(metric, result);
+  if (missed) return missed.phase;
   const count = effectiveCount(metric);
   if (count !== undefined && result.count >= count) return 'Successful';
   return terminating ? 'Successful' : 'Running';
@@ -265,7 +292,7 @@ export function assessRun(run: AnalysisRun, now?: Date): AnalysisRunStatus {
       everythingCompleted = false;
       continue;
     }
-    const exceeded = limitExceeded(metric, result);
+    const exceeded = limitExceeded(metric, result) ?? (result.phase === 'Successful' ? undefined : successLimitMissed(metric, result));
     if (!isDry) {
       if (worst === undefined || isWorse(worst, result.phase)) {
         worst = result.phase;
@@ -330,6 +357,7 @@ function withMeasurement(result: MetricResult, measurement: Measurement): Metric
       next.count++;
       next.consecutiveError = 0;
     }
+    next.consecutiveSuccess = measurement.phase === 'Successful' ? (result.consecutiveSuccess ?? 0) + 1 : 0;
   }
   // An in-flight measurement (no finishedAt) is replaced by what it became.
   const last = lastOf(next.measurements);

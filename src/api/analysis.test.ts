@@ -228,13 +228,44 @@ describe('validateAnalysisTemplate', () => {
     ['a provider', (o) => (at(o, M0).provider = {}), `${M0}.provider`, /must set one provider: prometheus, web or judge/],
     ['exactly one provider', (o) => (at(o, `${M0}.provider`).web = { url: 'http://x' }), `${M0}.provider`, /must set exactly one provider, found prometheus and web/],
     ['unsupported provider', (o) => (at(o, M0).provider = { job: { spec: {} } }), `${M0}.provider.job`, /the job provider is not supported by Weir: use prometheus, web or judge/],
+    [
+      'sigv4 refused',
+      (o) => (at(o, `${M0}.provider.prometheus`).authentication = { sigv4: { region: 'eu-west-1' } }),
+      `${M0}.provider.prometheus.authentication.sigv4`,
+      /SigV4 signing \(Amazon Managed Prometheus\) is not supported by Weir: use oauth2, or headers with a token/,
+    ],
+    [
+      'oauth2 complete',
+      (o) => (at(o, `${M0}.provider.prometheus`).authentication = { oauth2: { tokenUrl: 'https://idp/token', clientId: 'weir' } }),
+      `${M0}.provider.prometheus.authentication.oauth2.clientSecret`,
+      /required for OAuth2 client credentials/,
+    ],
+    [
+      'oauth2 tokenUrl a URL',
+      (o) => (at(o, `${M0}.provider.prometheus`).authentication = { oauth2: { tokenUrl: 'idp/token', clientId: 'weir', clientSecret: 's' } }),
+      `${M0}.provider.prometheus.authentication.oauth2.tokenUrl`,
+      /must be an http:\/\/ or https:\/\/ URL/,
+    ],
     ['interval a duration', (o) => (at(o, M0).interval = '5 minutes'), `${M0}.interval`, /invalid duration "5 minutes"/],
     ['interval with a unit', (o) => (at(o, M0).interval = '300'), `${M0}.interval`, /must be a Go duration with a unit, such as "300s"/],
     ['interval above 0', (o) => (at(o, M0).interval = '0s'), `${M0}.interval`, /must be at least 1ms/],
     ['initialDelay not negative', (o) => (at(o, M0).initialDelay = '-1m'), `${M0}.initialDelay`, /must not be negative/],
     ['count not negative', (o) => (at(o, M0).count = -1), `${M0}.count`, /must not be negative/],
     ['count a number', (o) => (at(o, M0).count = 'three'), `${M0}.count`, /must be a whole number or an \{\{args\.<name>\}\} placeholder/],
-    ['failureLimit not negative', (o) => (at(o, M0).failureLimit = '-1'), `${M0}.failureLimit`, /must not be negative/],
+    ['failureLimit -1 or more', (o) => (at(o, M0).failureLimit = '-2'), `${M0}.failureLimit`, /must be -1 \(no limit\) or more/],
+    [
+      'failureLimit -1 only with consecutiveSuccessLimit',
+      (o) => (at(o, M0).failureLimit = -1),
+      `${M0}.failureLimit`,
+      /-1 \(no failure limit\) needs a consecutiveSuccessLimit above 0: the two cannot both be off/,
+    ],
+    ['consecutiveSuccessLimit not negative', (o) => (at(o, M0).consecutiveSuccessLimit = -1), `${M0}.consecutiveSuccessLimit`, /must not be negative/],
+    [
+      'count within reach of consecutiveSuccessLimit',
+      (o) => Object.assign(at(o, M0), { failureLimit: 1, consecutiveSuccessLimit: 3 }),
+      `${M0}.count`,
+      /must be at least failureLimit \+ consecutiveSuccessLimit \(1 \+ 3\): fewer measurements could never reach it/,
+    ],
     ['inconclusiveLimit not negative', (o) => (at(o, M0).inconclusiveLimit = -2), `${M0}.inconclusiveLimit`, /must not be negative/],
     ['consecutiveErrorLimit not negative', (o) => (at(o, M0).consecutiveErrorLimit = -1), `${M0}.consecutiveErrorLimit`, /must not be negative/],
     ['failureLimit within count', (o) => (at(o, M0).failureLimit = 4), `${M0}.failureLimit`, /must not be greater than count \(3\)/],
@@ -477,7 +508,7 @@ describe('analysis CRDs', () => {
 
   it('keep counts and limits int-or-string and phases enums', () => {
     const schema = schemaOf(buildCrd(ANALYSIS_RUN_KIND));
-    for (const field of ['count', 'failureLimit', 'inconclusiveLimit', 'consecutiveErrorLimit']) {
+    for (const field of ['count', 'failureLimit', 'inconclusiveLimit', 'consecutiveErrorLimit', 'consecutiveSuccessLimit']) {
       const node = prop(schema, `spec.metrics.[].${field}`);
       assert.equal(node['x-kubernetes-int-or-string'], true, field);
       assert.deepEqual(node.anyOf, [{ type: 'integer' }, { type: 'string' }], field);

@@ -81,6 +81,17 @@ const DurationString = (description: string) => Type.String({ description: `${de
 export const Header = Type.Object({ key: Type.String(), value: Type.String() });
 export type Header = Static<typeof Header>;
 
+/** OAuth2 client credentials (RFC 6749 §4.4): a token from tokenUrl, sent as a Bearer token. */
+export const OAuth2Config = Type.Object(
+  {
+    tokenUrl: Type.Optional(Type.String({ description: 'the token endpoint' })),
+    clientId: Type.Optional(Type.String()),
+    clientSecret: Type.Optional(Type.String({ description: 'usually {{args.x}} from a Secret (valueFrom.secretKeyRef)' })),
+    scopes: Type.Optional(Type.Array(Type.String())),
+  },
+  { description: 'get a token with client credentials and send it as Authorization: Bearer' },
+);
+
 export const PrometheusProvider = Type.Object({
   address: Type.String({ description: 'base URL of the Prometheus server, e.g. http://prometheus.monitoring:9090' }),
   query: Type.String({ description: 'the PromQL query; `result` in the conditions is its value (a vector becomes a list)' }),
@@ -96,14 +107,7 @@ export const PrometheusProvider = Type.Object({
           roleArn: Type.Optional(Type.String()),
         }),
       ),
-      oauth2: Type.Optional(
-        Type.Object({
-          tokenUrl: Type.Optional(Type.String()),
-          clientId: Type.Optional(Type.String()),
-          clientSecret: Type.Optional(Type.String()),
-          scopes: Type.Optional(Type.Array(Type.String())),
-        }),
-      ),
+      oauth2: Type.Optional(OAuth2Config),
     }),
   ),
   rangeQuery: Type.Optional(
@@ -128,6 +132,7 @@ export const WebProvider = Type.Object({
   timeoutSeconds: Type.Optional(Type.Integer({ minimum: 0, description: `request timeout in seconds (default ${ANALYSIS_DEFAULTS.webTimeoutSeconds})` })),
   jsonPath: Type.Optional(Type.String({ description: 'JSONPath of the result in the response, e.g. "{$.data.ok}" (default: the whole body)' })),
   insecure: Type.Optional(Type.Boolean({ description: 'skip TLS verification' })),
+  authentication: Type.Optional(Type.Object({ oauth2: Type.Optional(OAuth2Config) })),
 });
 export type WebProvider = Static<typeof WebProvider>;
 
@@ -235,7 +240,12 @@ export const Metric = Type.Object({
   successCondition: Type.Optional(Type.String({ description: 'expression over `result`: true means the measurement is Successful' })),
   failureCondition: Type.Optional(Type.String({ description: 'expression over `result`: true means the measurement is Failed' })),
   failureLimit: Type.Optional(
-    intOrString('failed measurements allowed; the metric fails at failureLimit + 1 (default 0)'),
+    intOrString('failed measurements allowed; the metric fails at failureLimit + 1 (default 0; -1: no limit, with consecutiveSuccessLimit)'),
+  ),
+  consecutiveSuccessLimit: Type.Optional(
+    intOrString(
+      'Successful measurements in a row that make the metric Successful at once (default 0: off). With count, reaching count without them is Inconclusive (Failed when failureLimit is -1)',
+    ),
   ),
   inconclusiveLimit: Type.Optional(
     intOrString('inconclusive measurements allowed; the metric is Inconclusive at inconclusiveLimit + 1 (default 0)'),
@@ -335,6 +345,7 @@ export const MetricResult = Type.Object({
   inconclusive: Counter('Inconclusive measurements'),
   error: Counter('Error measurements'),
   consecutiveError: Counter('Error measurements in a row, back to 0 at any other measurement'),
+  consecutiveSuccess: Type.Optional(Counter('Successful measurements in a row, back to 0 at any other measurement')),
   dryRun: Type.Optional(Type.Boolean({ description: 'the metric runs in dry-run mode: its result does not count' })),
   metadata: Type.Optional(StringMap),
 });

@@ -1208,9 +1208,11 @@ export function validateGitSource(input: unknown): GitSourceValidationResult {
 // - metrics: at least one, names set and unique; exactly one provider each
 //   (Argo's job, datadog, ... not supported by Weir); interval and
 //   initialDelay Go durations (interval above 0: Weir); count, failureLimit,
-//   inconclusiveLimit and consecutiveErrorLimit integers ≥ 0 (or an
-//   {{args.x}} placeholder); with count > 0, count ≥ failureLimit and
-//   count ≥ inconclusiveLimit; count > 1 needs an interval.
+//   inconclusiveLimit, consecutiveSuccessLimit and consecutiveErrorLimit
+//   integers ≥ 0 (or an {{args.x}} placeholder; failureLimit -1 turns it off,
+//   with a consecutiveSuccessLimit above 0 only); with count > 0, count ≥
+//   failureLimit, count ≥ failureLimit + consecutiveSuccessLimit and count ≥
+//   inconclusiveLimit; count > 1 needs an interval.
 // - conditions: checked by the optional ConditionChecker (Weir); one holding
 //   an {{args.x}} placeholder is checked when the run resolves it.
 // - PromQL queries (prometheus.query, the judge's baseline/canary queries):
@@ -1274,7 +1276,7 @@ const PROVIDER_LIST = joinOr([...SUPPORTED_PROVIDERS]);
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
 /** An int-or-string that must be a whole number ≥ 0: its value, or undefined (absent, a placeholder, or reported). */
-function checkCount(value: unknown, path: PathSegment[], ctx: Context): number | undefined {
+function checkCount(value: unknown, path: PathSegment[], ctx: Context, minimum = 0): number | undefined {
   if (value === undefined) return undefined;
   let n: number;
   if (typeof value === 'number') {
@@ -1290,8 +1292,8 @@ function checkCount(value: unknown, path: PathSegment[], ctx: Context): number |
   } else {
     return undefined;
   }
-  if (n < 0) {
-    ctx.problems.add(path, 'must not be negative');
+  if (n < minimum) {
+    ctx.problems.add(path, minimum === 0 ? 'must not be negative' : `must be ${minimum} (no limit) or more`);
     return undefined;
   }
   return n;
@@ -1319,6 +1321,21 @@ function checkHttpUrl(value: unknown, path: PathSegment[], ctx: Context): void {
     }
   }
   if (!ok) ctx.problems.add(path, `must be an http:// or https:// URL (got ${describe(value)})`);
+}
+
+/** A provider's `authentication`: OAuth2 client credentials, complete; SigV4 refused (it cannot be tested here against a real AWS endpoint). */
+function checkAuthentication(auth: unknown, path: PathSegment[], ctx: Context): void {
+  if (!isObj(auth)) return;
+  if (auth.sigv4 !== undefined) {
+    ctx.problems.add([...path, 'sigv4'], `${notSupported('SigV4 signing (Amazon Managed Prometheus) is')}: use oauth2, or headers with a token`);
+  }
+  const oauth2 = auth.oauth2;
+  if (!isObj(oauth2)) return;
+  for (const key of ['tokenUrl', 'clientId', 'clientSecret'] as const) {
+    if (oauth2[key] === undefined) ctx.problems.add([...path, 'oauth2', key], 'required for OAuth2 client credentials');
+    else if (key !== 'tokenUrl') checkNotEmpty(oauth2[key], [...path, 'oauth2', key], ctx);
+  }
+  checkHttpUrl(oauth2.tokenUrl, [...path, 'oauth2', 'tokenUrl'], ctx);
 }
 
 function checkNotEmpty(value: unknown, path: PathSegment[], ctx: Context): void {
@@ -1474,6 +1491,7 @@ function checkProvider(provider: Obj, path: PathSegment[], ctx: AnalysisContext)
     checkHttpUrl(prometheus.address, [...at, 'address'], ctx);
     checkPromQL(prometheus.query, [...at, 'query'], ctx);
     checkHeaders(prometheus.headers, [...at, 'headers'], ctx);
+    checkAuthentication(prometheus.authentication, [...at, 'authentication'], ctx);
     const range = prometheus.rangeQuery;
     if (isObj(range)) {
       checkNotEmpty(range.start, [...at, 'rangeQuery', 'start'], ctx);
@@ -1486,6 +1504,7 @@ function checkProvider(provider: Obj, path: PathSegment[], ctx: AnalysisContext)
     const at = [...path, 'web'];
     checkHttpUrl(web.url, [...at, 'url'], ctx);
     checkHeaders(web.headers, [...at, 'headers'], ctx);
+    checkAuthentication(web.authentication, [...at, 'authentication'], ctx);
     if (web.method === undefined || web.method === 'GET') {
       for (const key of ['body', 'jsonBody'] as const) {
         if (web[key] !== undefined) ctx.problems.add([...at, key], 'must not be set for a GET request: set method to POST or PUT');
@@ -1503,11 +1522,23 @@ function checkMetric(metric: Obj, path: PathSegment[], args: ReadonlySet<string>
   checkAnalysisDuration(metric.interval, [...path, 'interval'], true, ctx);
   checkAnalysisDuration(metric.initialDelay, [...path, 'initialDelay'], false, ctx);
   const count = checkCount(metric.count, [...path, 'count'], ctx);
-  const failureLimit = checkCount(metric.failureLimit, [...path, 'failureLimit'], ctx);
+  // failureLimit -1 turns the limit off, which only consecutiveSuccessLimit can then end (Argo's rules).
+  const failureLimit = checkCount(metric.failureLimit, [...path, 'failureLimit'], ctx, -1);
+  const successLimit = checkCount(metric.consecutiveSuccessLimit, [...path, 'consecutiveSuccessLimit'], ctx);
   const inconclusiveLimit = checkCount(metric.inconclusiveLimit, [...path, 'inconclusiveLimit'], ctx);
   checkCount(metric.consecutiveErrorLimit, [...path, 'consecutiveErrorLimit'], ctx);
+  if (failureLimit === -1 && (successLimit ?? 0) === 0 && !(typeof metric.consecutiveSuccessLimit === 'string' && hasPlaceholder(metric.consecutiveSuccessLimit))) {
+    ctx.problems.add([...path, 'failureLimit'], '-1 (no failure limit) needs a consecutiveSuccessLimit above 0: the two cannot both be off');
+  }
   if (count !== undefined && count > 0) {
     if (failureLimit !== undefined && failureLimit > count) ctx.problems.add([...path, 'failureLimit'], `must not be greater than count (${count})`);
+    if (successLimit !== undefined && successLimit > 0) {
+      const needed = successLimit + Math.max(failureLimit ?? 0, 0);
+      if (count < needed) {
+        const what = failureLimit !== undefined && failureLimit > 0 ? `failureLimit + consecutiveSuccessLimit (${failureLimit} + ${successLimit})` : `consecutiveSuccessLimit (${successLimit})`;
+        ctx.problems.add([...path, 'count'], `must be at least ${what}: fewer measurements could never reach it`);
+      }
+    }
     if (inconclusiveLimit !== undefined && inconclusiveLimit > count) ctx.problems.add([...path, 'inconclusiveLimit'], `must not be greater than count (${count})`);
   }
   if (count !== undefined && count > 1 && (metric.interval === undefined || metric.interval === '')) {

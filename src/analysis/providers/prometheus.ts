@@ -5,6 +5,7 @@
 // one array of values per series). NaN stays NaN and an empty vector stays
 // empty, so a condition can never succeed on missing data by accident.
 import axios, { isAxiosError } from 'axios';
+import { authorizedHeaders, tlsOptions, type OAuth2ClientCredentials } from './http-auth.ts';
 
 export interface PrometheusQuery {
   address: string;
@@ -14,6 +15,10 @@ export interface PrometheusQuery {
   headers?: Record<string, string>;
   /** A range query over [start, end] with this step (seconds); instant when absent. */
   range?: { start: Date; end: Date; stepSeconds: number };
+  /** Skip verifying the server's TLS certificate. */
+  insecure?: boolean;
+  /** Client credentials to get a Bearer token with. */
+  oauth2?: OAuth2ClientCredentials;
 }
 
 export interface QueryResult {
@@ -78,14 +83,16 @@ export async function queryPrometheus(q: PrometheusQuery, signal?: AbortSignal):
   }
   const signals = [AbortSignal.timeout(timeout), ...(signal ? [signal] : [])];
   let body: PromResponse;
+  const headers = await authorizedHeaders(q.headers, q.oauth2, { ...(q.insecure !== undefined ? { insecure: q.insecure } : {}), timeoutMs: timeout, signal: AbortSignal.any(signals) });
   try {
     const res = await axios.get<PromResponse>(`${base}${path}`, {
       params,
       timeout,
       signal: AbortSignal.any(signals),
-      headers: q.headers ?? {},
+      headers,
       validateStatus: () => true,
       responseType: 'json',
+      ...tlsOptions(q.insecure),
     });
     body = res.data;
     if (res.status < 200 || res.status >= 300) {

@@ -2,6 +2,7 @@
 // selects) is the condition's `result`.
 import axios, { isAxiosError } from 'axios';
 import { JSONPath } from 'jsonpath-plus';
+import { authorizedHeaders, tlsOptions, type OAuth2ClientCredentials } from './http-auth.ts';
 import { ProviderError } from './prometheus.ts';
 
 export interface WebRequest {
@@ -14,6 +15,10 @@ export interface WebRequest {
   json?: unknown;
   jsonPath?: string;
   timeoutMs?: number;
+  /** Skip verifying the server's TLS certificate. */
+  insecure?: boolean;
+  /** Client credentials to get a Bearer token with. */
+  oauth2?: OAuth2ClientCredentials;
 }
 
 /** Applies an Argo-style jsonPath ("{$.data.ok}" or "$.data.ok") to a parsed answer. */
@@ -39,11 +44,13 @@ export async function queryWeb(r: WebRequest, signal?: AbortSignal): Promise<unk
   const signals = [AbortSignal.timeout(timeout), ...(signal ? [signal] : [])];
   let status: number;
   let text: string;
+  const authorized = await authorizedHeaders(r.headers, r.oauth2, { ...(r.insecure !== undefined ? { insecure: r.insecure } : {}), timeoutMs: timeout, signal: AbortSignal.any(signals) });
   try {
     const res = await axios.request<string>({
       url: r.url,
       method: r.method ?? 'GET',
-      headers: requestHeaders(r),
+      headers: requestHeaders({ ...r, headers: authorized }),
+      ...tlsOptions(r.insecure),
       data: r.json !== undefined ? JSON.stringify(r.json) : r.body,
       timeout,
       signal: AbortSignal.any(signals),
