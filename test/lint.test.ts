@@ -42,6 +42,7 @@ function summaryWithNotes(run: Run): { counts: { files: number; rollouts: number
 const invalid: [file: string, path: string, problems?: number][] = [
   ['abort-scale-down-delay-negative.yaml', 'spec.strategy.canary.abortScaleDownDelaySeconds'],
   ['analysis-template-bad-condition.yaml', 'spec.metrics[0].successCondition'],
+  ['analysis-template-condition-unknown-name.yaml', 'spec.metrics[0].successCondition'],
   ['analysis-template-bad-promql.yaml', 'spec.metrics[0].provider.prometheus.query'],
   ['analysis-duplicate-args.yaml', 'spec.strategy.canary.steps[1].analysis.args[1].name'],
   ['analysis-step-no-templates.yaml', 'spec.strategy.canary.steps[1].analysis.templates'],

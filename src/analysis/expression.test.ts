@@ -728,3 +728,29 @@ describe('times and durations (a range query’s start and end)', () => {
     assert.match(r.error, /now\(\) is not available here/);
   });
 });
+
+describe("expr-lang's int(), float() and string()", () => {
+  const value = (source: string, result: unknown): unknown => {
+    const r = run(source, result);
+    assert.ok(r.ok, r.ok ? '' : r.error);
+    return r.value;
+  };
+  it('convert as expr-lang does', () => {
+    assert.equal(value('int(result)', 1.9), 1);
+    assert.equal(value('int(result)', '42'), 42);
+    assert.equal(value('float(result)', '0.5'), 0.5);
+    assert.equal(value('float(result) >= 0.5', '0.75'), true);
+    assert.equal(value('string(result)', 0.5), '0.5');
+    assert.equal(value('string(result) == "true"', true), true);
+  });
+  it('refuse what does not convert, naming the function', () => {
+    const error = (source: string, result: unknown): string => {
+      const r = run(source, result);
+      assert.equal(r.ok, false, source);
+      return r.error;
+    };
+    assert.match(error('int(result)', '1.5'), /^int\(\) cannot parse "1\.5" as an integer/);
+    assert.match(error('float(result)', 'abc'), /^float\(\) cannot parse "abc" as a number/);
+    assert.match(error('string(result)', [1]), /^string\(\) expects a number, a boolean or a string, got an array/);
+  });
+});

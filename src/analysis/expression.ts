@@ -31,6 +31,9 @@
 //   isNaN(n), isInf(n)  n must be a number (isNaN(result) of a vector is an error)
 //   default(x, fallback) fallback when x is nil; NaN is a value, not missing
 //   asInt(x), asFloat(x) from a number or a numeric string (Argo)
+//   int(x), float(x)    expr-lang's names for the same: int(1.9) is 1, int("42") is
+//                       42, float("0.5") is 0.5 (int("1.5") is an error, as in Go)
+//   string(x)           a number, boolean or string as a string: string(0.5) is "0.5"
 //   abs(n), min(...), max(...)   min/max of numbers or of one array (extra)
 //   sum(array), avg(array) = mean(array)    (extra; avg of [] is an error)
 //   first(array), last(array)    nil when the array is empty (expr-lang)
@@ -123,6 +126,9 @@ export type FunctionName =
   | 'default'
   | 'asInt'
   | 'asFloat'
+  | 'int'
+  | 'float'
+  | 'string'
   | 'abs'
   | 'min'
   | 'max'
@@ -209,6 +215,9 @@ const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map<FunctionName, Funct
   ['default', fn(2)],
   ['asInt', fn(1)],
   ['asFloat', fn(1)],
+  ['int', fn(1)],
+  ['float', fn(1)],
+  ['string', fn(1)],
   ['abs', fn(1)],
   ['min', fn(1, Number.POSITIVE_INFINITY)],
   ['max', fn(1, Number.POSITIVE_INFINITY)],
@@ -769,6 +778,54 @@ export function parseExpression(source: string): ParseResult {
   }
 }
 
+/** The names an expression reads and the functions it calls, with their positions, in source order. */
+export function namesAndCalls(ast: ExprNode): { names: { name: string; pos: number }[]; calls: { name: FunctionName; pos: number }[] } {
+  const names: { name: string; pos: number }[] = [];
+  const calls: { name: FunctionName; pos: number }[] = [];
+  const visit = (node: ExprNode): void => {
+    switch (node.kind) {
+      case 'identifier':
+        names.push({ name: node.name, pos: node.pos });
+        return;
+      case 'literal':
+      case 'element':
+        return;
+      case 'array':
+        node.elements.forEach(visit);
+        return;
+      case 'member':
+        visit(node.object);
+        return;
+      case 'index':
+        visit(node.object);
+        visit(node.index);
+        return;
+      case 'unary':
+        visit(node.operand);
+        return;
+      case 'binary':
+        visit(node.left);
+        visit(node.right);
+        return;
+      case 'conditional':
+        visit(node.test);
+        visit(node.consequent);
+        visit(node.alternate);
+        return;
+      case 'call':
+        calls.push({ name: node.name, pos: node.pos });
+        node.args.forEach(visit);
+        return;
+      case 'predicate':
+        visit(node.body);
+        return;
+    }
+  };
+  visit(ast);
+  const byPos = (x: { pos: number }, y: { pos: number }): number => x.pos - y.pos;
+  return { names: names.sort(byPos), calls: calls.sort(byPos) };
+}
+
 /** "message (line L, column C)", for a measurement's or a validation message. */
 export function formatParseError(error: ParseError): string {
   return `${error.message} (line ${error.line}, column ${error.column})`;
@@ -1111,26 +1168,26 @@ const INT = /^[+-]?\d+$/;
 const FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const SPECIAL_FLOAT = /^([+-]?)(inf|infinity|nan)$/i;
 
-function asInt(v: unknown, pos: number): number {
+function asInt(v: unknown, pos: number, what = 'asInt()'): number {
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new ExprError(`asInt() cannot convert ${v} to an integer`, pos);
+    if (!Number.isFinite(v)) throw new ExprError(`${what} cannot convert ${v} to an integer`, pos);
     return Math.trunc(v);
   }
   if (typeof v === 'string') {
     const n = Number(v);
-    if (!INT.test(v)) throw new ExprError(`asInt() cannot parse ${JSON.stringify(v.slice(0, 32))} as an integer`, pos);
-    if (!Number.isSafeInteger(n)) throw new ExprError(`asInt(): ${v.slice(0, 32)} is out of range`, pos);
+    if (!INT.test(v)) throw new ExprError(`${what} cannot parse ${JSON.stringify(v.slice(0, 32))} as an integer`, pos);
+    if (!Number.isSafeInteger(n)) throw new ExprError(`${what}: ${v.slice(0, 32)} is out of range`, pos);
     return n;
   }
-  throw new ExprError(`asInt() expects a number or a string, got ${a(kindOf(v))}`, pos);
+  throw new ExprError(`${what} expects a number or a string, got ${a(kindOf(v))}`, pos);
 }
 
-function asFloat(v: unknown, pos: number): number {
+function asFloat(v: unknown, pos: number, what = 'asFloat()'): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'string') {
     if (FLOAT.test(v)) {
       const n = Number(v);
-      if (!Number.isFinite(n)) throw new ExprError(`asFloat(): ${v.slice(0, 32)} is out of range`, pos);
+      if (!Number.isFinite(n)) throw new ExprError(`${what}: ${v.slice(0, 32)} is out of range`, pos);
       return n;
     }
     const special = SPECIAL_FLOAT.exec(v);
@@ -1138,9 +1195,9 @@ function asFloat(v: unknown, pos: number): number {
       if ((special[2] ?? '').toLowerCase() === 'nan') return Number.NaN;
       return special[1] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
     }
-    throw new ExprError(`asFloat() cannot parse ${JSON.stringify(v.slice(0, 32))} as a number`, pos);
+    throw new ExprError(`${what} cannot parse ${JSON.stringify(v.slice(0, 32))} as a number`, pos);
   }
-  throw new ExprError(`asFloat() expects a number or a string, got ${a(kindOf(v))}`, pos);
+  throw new ExprError(`${what} expects a number or a string, got ${a(kindOf(v))}`, pos);
 }
 
 function call(name: FunctionName, args: readonly ExprNode[], pos: number, ctx: Context): unknown {
@@ -1180,7 +1237,17 @@ function call(name: FunctionName, args: readonly ExprNode[], pos: number, ctx: C
     case 'asInt':
       return asInt(value(0), pos);
     case 'asFloat':
-      return asFloat(value(0), pos);
+    case 'float':
+      return asFloat(value(0), pos, what);
+    case 'int':
+      return asInt(value(0), pos, what);
+    case 'string': {
+      const v = value(0);
+      if (typeof v === 'string') return v;
+      if (typeof v === 'boolean') return String(v);
+      if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
+      throw new ExprError(`string() expects a number, a boolean or a string, got ${a(kindOf(v))}`, pos);
+    }
     case 'abs':
       return Math.abs(number(value(0), what, pos));
     case 'min':
