@@ -3,7 +3,7 @@
 // `kubectl argo rollouts`. Also installed as `kubectl-weir`, so `kubectl weir
 // get rollout demo` works the same.
 //
-// What is written comes from the pure planners in rollout-actions.ts; what
+// What is written comes from the pure planners in engine/user-actions.ts; what
 // is printed from the pure renderers in rollout-view.ts. This file does the
 // I/O: read the Rollout, apply the merge patches, watch.
 import type { Command } from 'commander';
@@ -20,7 +20,7 @@ import type { Rollout } from '../api/rollout.ts';
 import { describeKubeError, kubeErrorCode, kubeErrorInfo } from '../cluster/errors.ts';
 import { POD_TEMPLATE_HASH_LABEL } from '../engine/types.ts';
 import { addKubeOptions, kubeOptionsOf, loadKube, type KubeTarget } from './kube-options.ts';
-import { planRolloutAction, specPatchBody, statusPatchBody, type RolloutAction } from './rollout-actions.ts';
+import { planRolloutAction, specPatchBody, statusPatchBody, type RolloutAction } from '../engine/user-actions.ts';
 import { labelSelectorString, renderRollout, renderRolloutList, type PodLike, type ReplicaSetLike } from './rollout-view.ts';
 
 const PLURAL = 'rollouts';

@@ -41,7 +41,7 @@ import {
 } from '../sync/index.ts';
 import type { Logger } from '../util/log.ts';
 import { setCondition as setConditionIn } from '../engine/conditions.ts';
-import { planRetry, statusPatchBody } from '../cli/rollout-actions.ts';
+import { planRetry, statusPatchBody } from '../engine/user-actions.ts';
 import {
   MAX_BACKOFF_MS,
   UNVERIFIED_RETRY_LIMIT,

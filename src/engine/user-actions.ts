@@ -1,6 +1,8 @@
-// What `weir promote|abort|retry|pause|resume|restart` write, computed from
-// the Rollout as read, with Argo Rollouts' semantics (its kubectl plugin
-// writes the same fields). Pure: no I/O, no clock; `now` comes in.
+// What a user's action on a Rollout writes (`weir promote|abort|retry|pause|
+// resume|restart`, and the GitSource controller's automatic retry of an
+// unverified release), computed from the Rollout as read, with Argo
+// Rollouts' semantics (its kubectl plugin writes the same fields). These are
+// the engine's inputs. Pure: no I/O, no clock; `now` comes in.
 //
 // A plan has at most two merge patches: one on the status subresource and
 // one on the object (spec). The shell applies the status patch first, then

@@ -13,7 +13,7 @@ import {
   rfc3339,
   specPatchBody,
   statusPatchBody,
-} from './rollout-actions.ts';
+} from './user-actions.ts';
 
 const T0 = '2024-05-01T12:00:00Z';
 
