@@ -1,30 +1,33 @@
-// The AnalysisRun controller: takes each metric's measurements when they are
-// due (providers, conditions), records them with Argo's counting rules, and
-// writes the run's status once per reconcile; requeues at the next due time.
+// The AnalysisRun controller, declared on the controller kit: takes each
+// metric's measurements when they are due (providers, conditions), records
+// them with Argo's counting rules, and writes the run's status once per
+// reconcile; requeues at the next due time.
 import { isDeepStrictEqual } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
-import type { AnalysisRun, AnalysisRunStatus, Measurement } from '../api/analysis.ts';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { AnalysisRunStatus, Measurement } from '../api/analysis.ts';
 import { GROUP, VERSION } from '../api/common.ts';
 import { argValues, substituteMetric } from '../analysis/args.ts';
 import { measureMetric } from '../analysis/measure.ts';
 import { assessRun, dueMetrics, nextRequeueAt, recordMeasurement } from '../analysis/measurements.ts';
 import { describeKubeError, kubeErrorCode } from '../cluster/errors.ts';
-import { ResilientInformer } from '../cluster/informer.ts';
+import type { ResilientInformer } from '../cluster/informer.ts';
+import type { InformerCache } from '../cluster/informer-cache.ts';
 import type { Logger } from '../util/log.ts';
-import { WorkQueue, runWorkers } from './queue.ts';
+import { ANALYSIS_RUNS, Controller, objectKey, watches, type AnalysisRunObject } from './kit/index.ts';
 
 const RUNS = { group: GROUP, version: VERSION, plural: 'analysisruns' } as const;
-type RunObject = AnalysisRun & { metadata: AnalysisRun['metadata'] & { uid?: string } };
+type RunObject = AnalysisRunObject;
 
 export interface AnalysisRunControllerOptions {
   kubeConfig: KubeConfig;
+  /** The process's informers (its namespace scope is the controller's). */
+  informers: InformerCache;
   logger: Logger;
-  namespace?: string;
   workers?: number;
 }
 
 function keyOf(r: RunObject): string {
-  return `${r.metadata.namespace ?? 'default'}/${r.metadata.name ?? ''}`;
+  return objectKey(r);
 }
 
 /** A measurement's message with every secret value replaced, so Secrets never reach status. */
@@ -36,56 +39,44 @@ function redact(m: Measurement, secrets: readonly string[]): Measurement {
 }
 
 export class AnalysisRunController {
-  readonly #opts: AnalysisRunControllerOptions;
   readonly #log: Logger;
-  readonly #queue = new WorkQueue({ baseDelayMs: 500, maxDelayMs: 60_000 });
+  readonly #controller: Controller;
   readonly #custom: CustomObjectsApi;
   readonly #core: CoreV1Api;
   readonly runs: ResilientInformer<RunObject>;
-  #workers: Promise<void>[] = [];
-  #running = false;
 
   constructor(opts: AnalysisRunControllerOptions) {
-    this.#opts = opts;
     this.#log = opts.logger.child({ controller: 'analysisrun' });
     this.#custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
     this.#core = opts.kubeConfig.makeApiClient(CoreV1Api);
-    const ns = opts.namespace;
-    this.runs = new ResilientInformer<RunObject>({
-      kubeConfig: opts.kubeConfig,
+    this.runs = opts.informers.informer(ANALYSIS_RUNS);
+    this.#controller = new Controller(opts.informers, {
+      name: 'analysisrun',
+      kind: ANALYSIS_RUNS,
+      watches: [
+        // Status writes come back as updates: only spec changes (terminate) need a reconcile then.
+        watches(ANALYSIS_RUNS, (r, event) => (event === 'add' || r.spec.terminate === true ? objectKey(r) : undefined), { events: ['add', 'update'] }),
+      ],
+      backoff: { baseDelayMs: 500, maxDelayMs: 60_000 },
+      workers: opts.workers ?? 4,
+      reconcile: (key) => this.reconcile(key),
+      onFailure: (key, err, retryInMs) => {
+        (kubeErrorCode(err) === 409 ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ run: key, err: describeKubeError(err), retryInMs }, 'reconcile failed; retrying');
+      },
       logger: this.#log,
-      name: 'analysisruns',
-      path: `/apis/${GROUP}/${VERSION}${ns ? `/namespaces/${ns}` : ''}/analysisruns`,
-      list: async () =>
-        (ns ? await this.#custom.listNamespacedCustomObject({ ...RUNS, namespace: ns }) : await this.#custom.listClusterCustomObject(RUNS)) as KubernetesListObject<RunObject>,
-    });
-    const enqueue = (r: RunObject): void => {
-      this.#queue.add(keyOf(r));
-    };
-    this.runs.on('add', enqueue);
-    // Status writes come back as updates: only spec changes (terminate) need a reconcile now.
-    this.runs.on('update', (r) => {
-      if (r.spec.terminate === true) enqueue(r);
     });
   }
 
   get ready(): boolean {
-    return this.#running && this.runs.synced;
+    return this.#controller.ready;
   }
 
-  async start(): Promise<void> {
-    await this.runs.start();
-    this.#running = true;
-    this.#workers = runWorkers(this.#queue, this.#opts.workers ?? 4, (key) => this.reconcile(key), (key, err, retryInMs) => {
-      (kubeErrorCode(err) === 409 ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ run: key, err: describeKubeError(err), retryInMs }, 'reconcile failed; retrying');
-    });
+  start(): Promise<void> {
+    return this.#controller.start();
   }
 
-  async stop(): Promise<void> {
-    this.#running = false;
-    this.#queue.shutDown();
-    await Promise.all(this.#workers);
-    await this.runs.stop();
+  stop(): Promise<void> {
+    return this.#controller.stop();
   }
 
   /** Values of secretKeyRef arguments, read from the run's namespace. */

@@ -3,14 +3,15 @@
 // Git, corrects drift, and returns the cluster to the last good revision when
 // a rollout fails (optionally writing the revert back to Git).
 import { isDeepStrictEqual } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { GROUP, VERSION } from '../api/common.ts';
 import type { GitSource, GitSourceStatus, ResolvedGitSourceSpec } from '../api/gitsource.ts';
 import type { Rollout } from '../api/rollout.ts';
 import { describeKubeError, kubeErrorCode } from '../cluster/errors.ts';
 import { EventRecorder } from '../cluster/events.ts';
-import { ResilientInformer } from '../cluster/informer.ts';
+import { filteredCache, type CacheReader, type InformerEvent, type ResilientInformer } from '../cluster/informer.ts';
+import type { InformerCache } from '../cluster/informer-cache.ts';
 import { GitMirror, revertBranchName, revertMessage, type GitRemote } from '../source/index.ts';
 import {
   SOURCE_LABEL,
@@ -75,7 +76,7 @@ import {
   type RevisionPart,
   type RolloutFailure,
 } from './gitsource/index.ts';
-import { WorkQueue, runWorkers } from './queue.ts';
+import { Controller, GIT_SOURCES, ROLLOUTS as ROLLOUT_KIND, watches, type Keys } from './kit/index.ts';
 
 /** Conditions as the engine keeps them (transition time kept while the status stays). */
 function setCondition(conditions: GitSourceStatus['conditions'], next: Parameters<typeof setConditionIn>[1], at: string): NonNullable<GitSourceStatus['conditions']> {
@@ -170,7 +171,7 @@ interface Pass {
 export class GitSourceController {
   readonly #opts: GitSourceControllerOptions;
   readonly #log: Logger;
-  readonly #queue = new WorkQueue({ baseDelayMs: 1000, maxDelayMs: MAX_BACKOFF_MS });
+  readonly #controller: Controller;
   readonly #custom: CustomObjectsApi;
   readonly #core: CoreV1Api;
   readonly #client: SyncClient;
@@ -188,11 +189,11 @@ export class GitSourceController {
   /** Fetch failures in a row, for the backoff while Git is unreachable. */
   readonly #fetchFailures = new Map<string, number>();
   readonly sources: ResilientInformer<GitSourceObject>;
-  readonly rollouts: ResilientInformer<RolloutObject>;
-  #workers: Promise<void>[] = [];
-  #running = false;
+  /** The Rollouts a GitSource manages (with its label), from the process's one Rollout informer. */
+  readonly rollouts: CacheReader<RolloutObject>;
 
-  constructor(opts: GitSourceControllerOptions) {
+  /** `informers`: the process's shared informers (scoped to `opts.namespace`). */
+  constructor(opts: GitSourceControllerOptions, informers: InformerCache) {
     this.#opts = opts;
     this.#log = opts.logger.child({ controller: 'gitsource' });
     const kc = opts.kubeConfig;
@@ -207,74 +208,63 @@ export class GitSourceController {
       labelNames: ['namespace', 'gitsource'] as const,
       registers: [opts.registry],
     });
-    const ns = opts.namespace;
-    const path = (plural: string): string => `/apis/${GROUP}/${VERSION}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
-    const list = async <T extends KubernetesObject>(plural: string): Promise<KubernetesListObject<T>> =>
-      (ns
-        ? await this.#custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural, namespace: ns })
-        : await this.#custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as KubernetesListObject<T>;
-    this.sources = new ResilientInformer<GitSourceObject>({ kubeConfig: kc, logger: this.#log, name: 'gitsources', path: path('gitsources'), list: () => list('gitsources') });
-    this.rollouts = new ResilientInformer<RolloutObject>({
-      kubeConfig: kc,
-      logger: this.#log,
-      name: 'managed-rollouts',
-      path: path('rollouts'),
-      labelSelector: SOURCE_LABEL,
-      list: async () =>
-        (ns
-          ? await this.#custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace: ns, labelSelector: SOURCE_LABEL })
-          : await this.#custom.listClusterCustomObject({ ...ROLLOUTS, labelSelector: SOURCE_LABEL })) as KubernetesListObject<RolloutObject>,
-    });
+    this.sources = informers.informer(GIT_SOURCES);
+    const allRollouts = informers.informer(ROLLOUT_KIND);
+    this.rollouts = filteredCache(allRollouts, (r) => r.metadata.labels?.[SOURCE_LABEL] !== undefined);
     /** Reconcile now, polling Git (a new or changed source). */
-    const poll = (s: GitSourceObject): void => {
+    const poll = (s: GitSourceObject): string => {
       const key = keyOf(s.metadata.namespace, s.metadata.name);
       this.#pollNow.add(key);
-      this.#queue.add(key);
+      return key;
     };
-    /** Reconcile now without polling Git (a managed Rollout changed: only rollbacks and history). */
-    const enqueue = (s: GitSourceObject): void => {
-      this.#queue.add(keyOf(s.metadata.namespace, s.metadata.name));
-    };
-    this.sources.on('add', poll);
-    this.sources.on('update', (s) => {
-      // Our own status writes do not need a reconcile; spec changes do.
-      const generation = s.metadata.generation;
-      if (generation === undefined || generation !== s.status?.observedGeneration) poll(s);
-    });
-    this.sources.on('delete', (s) => {
+    const onSource = (s: GitSourceObject, event: InformerEvent): Keys => {
       const key = keyOf(s.metadata.namespace, s.metadata.name);
+      if (event === 'add') return poll(s);
+      if (event === 'update') {
+        // Our own status writes do not need a reconcile; spec changes do.
+        const generation = s.metadata.generation;
+        return generation === undefined || generation !== s.status?.observedGeneration ? poll(s) : undefined;
+      }
       this.#documents.delete(key);
       this.#pinned.delete(key);
       this.#pollAt.delete(key);
       this.#fetchFailures.delete(key);
-    });
-    const onRollout = (r: RolloutObject): void => {
-      const label = r.metadata.labels?.[SOURCE_LABEL];
-      if (!label) return;
-      // The label may be shortened with a hash for long names: match it against the sources.
-      for (const s of this.sources.list(r.metadata.namespace)) if (sourceLabelValue(this.#source(s)) === label) enqueue(s);
+      return undefined;
     };
-    this.rollouts.on('update', onRollout);
+    /** A managed Rollout changed: reconcile its source without polling Git (only rollbacks and history). */
+    const sourcesOfRollout = (r: RolloutObject): Keys => {
+      const label = r.metadata.labels?.[SOURCE_LABEL];
+      if (!label) return undefined;
+      // The label may be shortened with a hash for long names: match it against the sources.
+      return this.sources
+        .list(r.metadata.namespace)
+        .filter((s) => sourceLabelValue(this.#source(s)) === label)
+        .map((s) => keyOf(s.metadata.namespace, s.metadata.name));
+    };
+    this.#controller = new Controller(informers, {
+      name: 'gitsource',
+      kind: GIT_SOURCES,
+      watches: [watches(GIT_SOURCES, onSource), watches(ROLLOUT_KIND, sourcesOfRollout, { events: ['update'] })],
+      backoff: { baseDelayMs: 1000, maxDelayMs: MAX_BACKOFF_MS },
+      workers: opts.workers ?? 2,
+      reconcile: (key) => this.reconcile(key),
+      onFailure: (key, err, retryInMs) => {
+        (kubeErrorCode(err) === 409 ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ gitsource: key, err: describeKubeError(err), retryInMs }, 'reconcile failed; retrying');
+      },
+      logger: this.#log,
+    });
   }
 
   get ready(): boolean {
-    return this.#running && this.sources.synced && this.rollouts.synced;
+    return this.#controller.ready;
   }
 
-  async start(): Promise<void> {
-    await Promise.all([this.sources.start(), this.rollouts.start()]);
-    this.#running = true;
-    this.#workers = runWorkers(this.#queue, this.#opts.workers ?? 2, (key) => this.reconcile(key), (key, err, retryInMs) => {
-      (kubeErrorCode(err) === 409 ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ gitsource: key, err: describeKubeError(err), retryInMs }, 'reconcile failed; retrying');
-    });
-    this.#log.info({ namespace: this.#opts.namespace ?? '(all)' }, 'gitsource controller started');
+  start(): Promise<void> {
+    return this.#controller.start();
   }
 
-  async stop(): Promise<void> {
-    this.#running = false;
-    this.#queue.shutDown();
-    await Promise.all(this.#workers);
-    await Promise.all([this.sources.stop(), this.rollouts.stop()]);
+  stop(): Promise<void> {
+    return this.#controller.stop();
   }
 
   /** Webhook: fetch now every GitSource whose URL is one of `urls` (all of them when `urls` is empty). */
@@ -285,7 +275,7 @@ export class GitSourceController {
       if (wanted.size === 0 || wanted.has(normalize(s.spec.url))) {
         const key = keyOf(s.metadata.namespace, s.metadata.name);
         this.#pollNow.add(key);
-        this.#queue.add(key);
+        this.#controller.enqueue(key);
         n++;
       }
     }

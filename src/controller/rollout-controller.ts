@@ -1,55 +1,57 @@
-// The Rollout controller: informers feed a work queue; each reconcile
-// observes the Rollout and its children from the caches, asks the engine for
-// a plan, applies its effects, and writes the status once, last.
+// The Rollout controller, declared on the controller kit: events of Rollouts
+// and their children (from the process's shared informers) queue Rollouts;
+// each reconcile observes the Rollout and its children from the caches, asks
+// the engine for a plan, applies its effects, and writes the status once, last.
 import { isDeepStrictEqual } from 'node:util';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesListObject,
-  type V1Pod,
-  type V1ReplicaSet,
-  type V1Service,
-} from '@kubernetes/client-node';
-import type { AnalysisRun, AnalysisTemplateSpec } from '../api/analysis.ts';
+import { CustomObjectsApi, type KubeConfig, type V1Pod, type V1ReplicaSet, type V1Service } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, VERSION } from '../api/common.ts';
 import type { Rollout } from '../api/rollout.ts';
 import { validateRollout } from '../api/validate.ts';
 import { describeKubeError, kubeErrorCode } from '../cluster/errors.ts';
 import { EventRecorder } from '../cluster/events.ts';
-import { ResilientInformer } from '../cluster/informer.ts';
+import type { ResilientInformer } from '../cluster/informer.ts';
+import type { InformerCache } from '../cluster/informer-cache.ts';
 import { planRollout, referencedTemplates, templateKey } from '../engine/index.ts';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, SCALE_DOWN_DEADLINE_ANNOTATION, type Observed, type ObservedReplicaSet } from '../engine/types.ts';
 import type { Logger } from '../util/log.ts';
 import { EffectApplier } from './effects.ts';
 import { INVALID_SPEC, invalidSpecStatus, withoutInvalidSpec } from './invalid-spec.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { WorkQueue, runWorkers } from './queue.ts';
-import { observeRoute, rolloutRoutes, type HttpRoute } from './routes.ts';
+import {
+  ANALYSIS_RUNS,
+  ANALYSIS_TEMPLATES,
+  CLUSTER_ANALYSIS_TEMPLATES,
+  Controller,
+  HTTP_ROUTES,
+  PODS,
+  REPLICA_SETS,
+  ROLLOUTS as ROLLOUT_KIND,
+  SERVICES,
+  controllerOwnerKey,
+  objectKey,
+  watches,
+  type AnalysisRunObject,
+  type AnalysisTemplateObject,
+  type HttpRouteObject,
+  type Keys,
+  type RolloutObject,
+} from './kit/index.ts';
+import { observeRoute, rolloutRoutes } from './routes.ts';
 
-/** A Rollout as stored: the schema's type with room for what the API server adds. */
-type RolloutObject = Rollout & { metadata: Rollout['metadata'] & { uid?: string; generation?: number } };
-type Owned = { metadata: { name?: string; namespace?: string; uid?: string; creationTimestamp?: Date; ownerReferences?: { controller?: boolean; kind: string; apiVersion: string; name: string; uid: string }[] } };
-type RunObject = AnalysisRun & Owned;
-type TemplateObject = { metadata: { name?: string; namespace?: string }; spec: AnalysisTemplateSpec };
+type RunObject = AnalysisRunObject;
+type TemplateObject = AnalysisTemplateObject;
 
 export interface RolloutControllerOptions {
   kubeConfig: KubeConfig;
+  /** The process's informers (its namespace scope is the controller's). */
+  informers: InformerCache;
   logger: Logger;
   metrics: ControllerMetrics;
-  /** Watch one namespace; all when undefined. */
-  namespace?: string;
   workers?: number;
-  /** Re-list interval of the informers (staleness guard). */
-  resyncMs?: number;
   now?: () => Date;
 }
 
 const ROLLOUTS = { group: GROUP, version: VERSION, plural: 'rollouts' } as const;
-const RUNS = { group: GROUP, version: VERSION, plural: 'analysisruns' } as const;
-const TEMPLATES = { group: GROUP, version: VERSION, plural: 'analysistemplates' } as const;
-const CLUSTER_TEMPLATES = { group: GROUP, version: VERSION, plural: 'clusteranalysistemplates' } as const;
 
 /** The Services the strategy names: canary and stable, or active and preview. */
 function strategyServices(r: Rollout): string[] {
@@ -65,20 +67,18 @@ function keyOf(namespace: string | undefined, name: string | undefined): string 
 export class RolloutController {
   readonly #opts: RolloutControllerOptions;
   readonly #log: Logger;
-  readonly #queue = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 60_000 });
+  readonly #controller: Controller;
   readonly #custom: CustomObjectsApi;
   readonly #effects: EffectApplier;
   readonly rollouts: ResilientInformer<RolloutObject>;
   readonly replicaSets: ResilientInformer<V1ReplicaSet>;
   readonly services: ResilientInformer<V1Service>;
   readonly pods: ResilientInformer<V1Pod>;
-  readonly routes: ResilientInformer<HttpRoute & { metadata: { name?: string; namespace?: string } }>;
+  readonly routes: ResilientInformer<HttpRouteObject>;
   readonly analysisRuns: ResilientInformer<RunObject>;
   readonly templates: ResilientInformer<TemplateObject>;
   /** Cluster-scoped templates; not watched in namespaced mode (no cluster-wide read there). */
   readonly clusterTemplates: ResilientInformer<TemplateObject> | undefined;
-  #workers: Promise<void>[] = [];
-  #running = false;
   /** Per Rollout, the resourceVersion our last status write replaced: while the cache still shows it, the cache is behind us. */
   readonly #replaced = new Map<string, string>();
 
@@ -86,177 +86,84 @@ export class RolloutController {
     this.#opts = opts;
     this.#log = opts.logger.child({ controller: 'rollout' });
     const kc = opts.kubeConfig;
-    const apps = kc.makeApiClient(AppsV1Api);
-    const core = kc.makeApiClient(CoreV1Api);
     this.#custom = kc.makeApiClient(CustomObjectsApi);
     this.#effects = new EffectApplier(kc, new EventRecorder(kc, this.#log));
-    const ns = opts.namespace;
-    const nsPath = (group: string): string => (ns ? `${group}/namespaces/${ns}` : group);
-    const common = { kubeConfig: kc, logger: this.#log, ...(opts.resyncMs === undefined ? {} : { resyncMs: opts.resyncMs }) };
+    const cache = opts.informers;
+    const namespaced = cache.namespace !== undefined;
+    this.rollouts = cache.informer(ROLLOUT_KIND);
+    this.replicaSets = cache.informer(REPLICA_SETS);
+    this.pods = cache.informer(PODS);
+    this.services = cache.informer(SERVICES);
+    this.routes = cache.informer(HTTP_ROUTES);
+    this.analysisRuns = cache.informer(ANALYSIS_RUNS);
+    this.templates = cache.informer(ANALYSIS_TEMPLATES);
+    this.clusterTemplates = namespaced ? undefined : cache.informer(CLUSTER_ANALYSIS_TEMPLATES);
 
-    this.rollouts = new ResilientInformer<RolloutObject>({
-      ...common,
-      name: 'rollouts',
-      path: `${nsPath(`/apis/${GROUP}/${VERSION}`)}/rollouts`,
-      list: async () =>
-        (ns
-          ? await this.#custom.listNamespacedCustomObject({ ...ROLLOUTS, namespace: ns })
-          : await this.#custom.listClusterCustomObject(ROLLOUTS)) as KubernetesListObject<RolloutObject>,
-    });
-    this.replicaSets = new ResilientInformer<V1ReplicaSet>({
-      ...common,
-      name: 'replicasets',
-      path: `${nsPath('/apis/apps/v1')}/replicasets`,
-      labelSelector: POD_TEMPLATE_HASH_LABEL,
-      list: () =>
-        ns
-          ? apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: POD_TEMPLATE_HASH_LABEL })
-          : apps.listReplicaSetForAllNamespaces({ labelSelector: POD_TEMPLATE_HASH_LABEL }),
-    });
-    this.pods = new ResilientInformer<V1Pod>({
-      ...common,
-      name: 'pods',
-      path: `${nsPath('/api/v1')}/pods`,
-      labelSelector: POD_TEMPLATE_HASH_LABEL,
-      list: () =>
-        ns
-          ? core.listNamespacedPod({ namespace: ns, labelSelector: POD_TEMPLATE_HASH_LABEL })
-          : core.listPodForAllNamespaces({ labelSelector: POD_TEMPLATE_HASH_LABEL }),
-    });
-    this.services = new ResilientInformer<V1Service>({
-      ...common,
-      name: 'services',
-      path: `${nsPath('/api/v1')}/services`,
-      list: () => (ns ? core.listNamespacedService({ namespace: ns }) : core.listServiceForAllNamespaces()),
-    });
-    const routeRef = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
-    this.routes = new ResilientInformer({
-      ...common,
-      name: 'httproutes',
-      path: `${nsPath('/apis/gateway.networking.k8s.io/v1')}/httproutes`,
-      list: async () =>
-        (ns
-          ? await this.#custom.listNamespacedCustomObject({ ...routeRef, namespace: ns })
-          : await this.#custom.listClusterCustomObject(routeRef)) as KubernetesListObject<HttpRoute & { metadata: { name?: string } }>,
-    });
-
-    this.analysisRuns = new ResilientInformer<RunObject>({
-      ...common,
-      name: 'analysisruns',
-      path: `${nsPath(`/apis/${GROUP}/${VERSION}`)}/analysisruns`,
-      list: async () =>
-        (ns ? await this.#custom.listNamespacedCustomObject({ ...RUNS, namespace: ns }) : await this.#custom.listClusterCustomObject(RUNS)) as KubernetesListObject<RunObject>,
-    });
-    this.templates = new ResilientInformer<TemplateObject>({
-      ...common,
-      name: 'analysistemplates',
-      path: `${nsPath(`/apis/${GROUP}/${VERSION}`)}/analysistemplates`,
-      list: async () =>
-        (ns
-          ? await this.#custom.listNamespacedCustomObject({ ...TEMPLATES, namespace: ns })
-          : await this.#custom.listClusterCustomObject(TEMPLATES)) as KubernetesListObject<TemplateObject>,
-    });
-    this.clusterTemplates = ns
-      ? undefined
-      : new ResilientInformer<TemplateObject>({
-          ...common,
-          name: 'clusteranalysistemplates',
-          path: `/apis/${GROUP}/${VERSION}/clusteranalysistemplates`,
-          list: async () => (await this.#custom.listClusterCustomObject(CLUSTER_TEMPLATES)) as KubernetesListObject<TemplateObject>,
-        });
-
-    const enqueueRollout = (r: RolloutObject): void => {
-      this.#queue.add(keyOf(r.metadata.namespace, r.metadata.name));
-    };
-    this.rollouts.on('add', enqueueRollout);
-    this.rollouts.on('update', enqueueRollout);
-    this.rollouts.on('delete', (r) => {
-      this.#replaced.delete(keyOf(r.metadata.namespace, r.metadata.name));
-      opts.metrics.forgetRollout(r.metadata.namespace ?? 'default', r.metadata.name ?? '');
-    });
-    const enqueueOwner = (rs: V1ReplicaSet): void => {
-      const owner = rs.metadata?.ownerReferences?.find((o) => o.controller === true && o.kind === 'Rollout' && o.apiVersion === API_VERSION);
-      if (owner) this.#queue.add(keyOf(rs.metadata?.namespace, owner.name));
-    };
-    for (const event of ['add', 'update', 'delete'] as const) this.replicaSets.on(event, enqueueOwner);
+    const ownerRollout = controllerOwnerKey('Rollout', API_VERSION);
     // Pods matter only for restarts; a pod's ReplicaSet names the Rollout.
-    const enqueueRestarting = (pod: V1Pod): void => {
+    const restartingPodOwner = (pod: V1Pod): Keys => {
       const rsName = pod.metadata?.ownerReferences?.find((o) => o.controller === true && o.kind === 'ReplicaSet')?.name;
       const rs = rsName ? this.replicaSets.get(rsName, pod.metadata?.namespace) : undefined;
-      if (rs) enqueueOwner(rs);
+      return rs ? ownerRollout(rs) : undefined;
     };
-    for (const event of ['update', 'delete'] as const) this.pods.on(event, enqueueRestarting);
-    const enqueueUsersOfService = (svc: V1Service): void => {
-      for (const r of this.rollouts.list(svc.metadata?.namespace)) {
-        if (svc.metadata?.name !== undefined && strategyServices(r).includes(svc.metadata.name)) enqueueRollout(r);
-      }
-    };
-    for (const event of ['add', 'update', 'delete'] as const) this.services.on(event, enqueueUsersOfService);
-    const enqueueUsersOfRoute = (route: HttpRoute): void => {
-      for (const r of this.rollouts.list()) {
-        if (rolloutRoutes(r).some((ref) => ref.name === route.metadata.name && ref.namespace === route.metadata.namespace)) enqueueRollout(r);
-      }
-    };
-    for (const event of ['add', 'update', 'delete'] as const) this.routes.on(event, enqueueUsersOfRoute);
-    const enqueueRunOwner = (run: RunObject): void => {
-      const owner = run.metadata.ownerReferences?.find((o) => o.controller === true && o.kind === 'Rollout' && o.apiVersion === API_VERSION);
-      if (owner) this.#queue.add(keyOf(run.metadata.namespace, owner.name));
-    };
-    for (const event of ['add', 'update', 'delete'] as const) this.analysisRuns.on(event, enqueueRunOwner);
-    const enqueueUsersOfTemplate = (clusterScope: boolean) => (t: TemplateObject): void => {
+    const usersOfService = (svc: V1Service): Keys =>
+      this.rollouts
+        .list(svc.metadata?.namespace)
+        .filter((r) => svc.metadata?.name !== undefined && strategyServices(r).includes(svc.metadata.name))
+        .map(objectKey);
+    const usersOfRoute = (route: HttpRouteObject): Keys =>
+      this.rollouts
+        .list()
+        .filter((r) => rolloutRoutes(r).some((ref) => ref.name === route.metadata.name && ref.namespace === route.metadata.namespace))
+        .map(objectKey);
+    const usersOfTemplate = (clusterScope: boolean) => (t: TemplateObject): Keys => {
       const key = templateKey({ templateName: t.metadata.name ?? '', clusterScope });
-      for (const r of this.rollouts.list(clusterScope ? undefined : t.metadata.namespace)) {
-        if (referencedTemplates(r).some((ref) => templateKey(ref) === key)) enqueueRollout(r);
-      }
+      return this.rollouts
+        .list(clusterScope ? undefined : t.metadata.namespace)
+        .filter((r) => referencedTemplates(r).some((ref) => templateKey(ref) === key))
+        .map(objectKey);
     };
-    for (const event of ['add', 'update', 'delete'] as const) {
-      this.templates.on(event, enqueueUsersOfTemplate(false));
-      this.clusterTemplates?.on(event, enqueueUsersOfTemplate(true));
-    }
+    this.#controller = new Controller(cache, {
+      name: 'rollout',
+      kind: ROLLOUT_KIND,
+      watches: [
+        watches(ROLLOUT_KIND, (r, event) => {
+          if (event !== 'delete') return objectKey(r);
+          this.#replaced.delete(objectKey(r));
+          opts.metrics.forgetRollout(r.metadata.namespace ?? 'default', r.metadata.name ?? '');
+          return undefined;
+        }),
+        watches(REPLICA_SETS, ownerRollout),
+        watches(PODS, restartingPodOwner, { events: ['update', 'delete'] }),
+        watches(SERVICES, usersOfService),
+        // HTTPRoutes are optional (the CRD may not be installed): do not wait for them.
+        watches(HTTP_ROUTES, usersOfRoute, { optional: true }),
+        watches(ANALYSIS_RUNS, ownerRollout),
+        watches(ANALYSIS_TEMPLATES, usersOfTemplate(false)),
+        ...(namespaced ? [] : [watches(CLUSTER_ANALYSIS_TEMPLATES, usersOfTemplate(true))]),
+      ],
+      backoff: { baseDelayMs: 100, maxDelayMs: 60_000 },
+      workers: opts.workers ?? 4,
+      reconcile: (key) => this.#timedReconcile(key),
+      onFailure: (key, err, retryInMs) => {
+        const conflict = kubeErrorCode(err) === 409;
+        (conflict ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ rollout: key, err: describeKubeError(err), retryInMs }, conflict ? 'conflict; retrying' : 'reconcile failed; retrying');
+      },
+      logger: this.#log,
+    });
   }
 
   get ready(): boolean {
-    return (
-      this.#running &&
-      this.rollouts.synced &&
-      this.replicaSets.synced &&
-      this.services.synced &&
-      this.pods.synced &&
-      this.analysisRuns.synced &&
-      this.templates.synced &&
-      (this.clusterTemplates?.synced ?? true)
-    );
+    return this.#controller.ready;
   }
 
-  async start(): Promise<void> {
-    // Children first, so the first reconcile of each Rollout sees them.
-    await Promise.all([this.replicaSets.start(), this.services.start(), this.pods.start(), this.analysisRuns.start(), this.templates.start(), this.clusterTemplates?.start()]);
-    // HTTPRoutes are optional (the CRD may not be installed): do not wait for them.
-    void this.routes.start();
-    await this.rollouts.start();
-    this.#running = true;
-    const workers = this.#opts.workers ?? 4;
-    this.#workers = runWorkers(this.#queue, workers, (key) => this.#timedReconcile(key), (key, err, retryInMs) => {
-      const conflict = kubeErrorCode(err) === 409;
-      (conflict ? this.#log.debug.bind(this.#log) : this.#log.warn.bind(this.#log))({ rollout: key, err: describeKubeError(err), retryInMs }, conflict ? 'conflict; retrying' : 'reconcile failed; retrying');
-    });
-    this.#log.info({ namespace: this.#opts.namespace ?? '(all)', workers }, 'rollout controller started');
+  /** Its informers first (children and Rollouts alike, so the first reconcile of each Rollout sees its children), then its workers. */
+  start(): Promise<void> {
+    return this.#controller.start();
   }
 
-  async stop(): Promise<void> {
-    this.#running = false;
-    this.#queue.shutDown();
-    await Promise.all(this.#workers);
-    await Promise.all([
-      this.rollouts.stop(),
-      this.replicaSets.stop(),
-      this.services.stop(),
-      this.pods.stop(),
-      this.routes.stop(),
-      this.analysisRuns.stop(),
-      this.templates.stop(),
-      this.clusterTemplates?.stop(),
-    ]);
+  stop(): Promise<void> {
+    return this.#controller.stop();
   }
 
   /** A reconcile, timed and counted in the metrics. */

@@ -1,5 +1,6 @@
 // Runs the controller process: the Rollout, GitSource and AnalysisRun controllers and the
-// HTTP server (/metrics, /healthz, /readyz, /hooks/git), until SIGTERM/SIGINT.
+// HTTP server (/metrics, /healthz, /readyz, /hooks/git), until SIGTERM/SIGINT. The
+// controllers share one InformerCache: each kind is listed and watched once per process.
 //
 // With leader election the process starts as a standby: HTTP server up,
 // nothing started that writes. Once it holds the Lease it starts the
@@ -10,6 +11,7 @@
 // fresh standby: nothing of the old leader's in-flight work survives.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ObjectApplier } from '../cluster/apply.ts';
+import { InformerCache } from '../cluster/informer-cache.ts';
 import { LeaderElector, defaultIdentity, type LeaderElectionTimings } from '../cluster/leader-election.ts';
 import { writeGatedKubeConfig } from '../cluster/write-gate.ts';
 import { gitWebhookHandler, normalizeRepoUrl } from '../server/git-webhook.ts';
@@ -95,9 +97,11 @@ export async function runController(config: ControllerConfig): Promise<void> {
   const kubeConfig = elector ? writeGatedKubeConfig(config.kubeConfig, () => elector.isLeader()) : config.kubeConfig;
   const mayWrite = elector ? { mayWrite: () => elector.isLeader() } : {};
   const namespace = config.namespace ? { namespace: config.namespace } : {};
-  const rollouts = new RolloutController({ kubeConfig, logger, metrics, workers: config.workers, ...namespace });
-  const sources = new GitSourceController({ kubeConfig, logger, registry: metrics.registry, cacheDir: config.cacheDir, ...namespace, ...mayWrite });
-  const analysisRuns = new AnalysisRunController({ kubeConfig, logger, ...namespace });
+  // One informer per kind for the whole process: the controllers share them, so each kind is watched once.
+  const informers = new InformerCache({ kubeConfig, logger, ...namespace });
+  const rollouts = new RolloutController({ kubeConfig, informers, logger, metrics, workers: config.workers });
+  const sources = new GitSourceController({ kubeConfig, logger, registry: metrics.registry, cacheDir: config.cacheDir, ...namespace, ...mayWrite }, informers);
+  const analysisRuns = new AnalysisRunController({ kubeConfig, informers, logger });
   let started = false;
   const webhook = gitWebhookHandler({
     secret: config.webhookSecret,
@@ -135,6 +139,7 @@ export async function runController(config: ControllerConfig): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping');
     await Promise.all([rollouts.stop(), sources.stop(), analysisRuns.stop()]);
+    await informers.stop();
     // Hand the Lease over now rather than make the standby wait out its duration.
     await elector?.release();
     await server.close();
