@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -20,8 +22,9 @@ interface Run {
 
 function lint(...paths: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...CLI, ...paths], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+    execFile(process.execPath, [...CLI, ...paths], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' }, timeout: 10_000 }, (error, stdout, stderr) => {
+      // Killed by the timeout: not an exit code of its own (-1 fails every test that expects one).
+      const code = error === null ? 0 : error.killed ? -1 : typeof error.code === 'number' ? error.code : 1;
       resolve({ code, stdout, stderr });
     });
   });
@@ -58,6 +61,10 @@ const invalid: [file: string, path: string, problems?: number][] = [
   ['max-surge-not-percent.yaml', 'spec.strategy.canary.maxSurge'],
   ['max-unavailable-over-100-percent.yaml', 'spec.strategy.canary.maxUnavailable'],
   ['metadata-name-missing.yaml', 'metadata.name'],
+  ['pod-env-value-number.yaml', 'spec.template.spec.containers[0].env[0].value'],
+  ['pod-image-pull-policy-case.yaml', 'spec.template.spec.containers[0].imagePullPolicy'],
+  ['pod-memory-not-quantity.yaml', 'spec.template.spec.containers[0].resources.limits.memory'],
+  ['pod-port-string.yaml', 'spec.template.spec.containers[0].ports[0].containerPort'],
   ['pause-duration-invalid.yaml', 'spec.strategy.canary.steps[1].pause.duration'],
   ['pause-duration-negative.yaml', 'spec.strategy.canary.steps[1].pause.duration'],
   ['pause-null.yaml', 'spec.strategy.canary.steps[1].pause'],
@@ -214,6 +221,39 @@ describe('weir lint', { concurrency: availableParallelism() }, () => {
     assert.equal(run.code, 1);
     assert.match(run.stdout, /^test\/fixtures\/lint\/does-not-exist\.yaml: cannot read: ENOENT$/m);
     assert.equal(summary(run).files, 2);
+  });
+
+  // What Git sync refuses, weir lint refuses, with the same guards (a process still running after 10 s is killed, and fails the test).
+  const refused: [file: string, expected: RegExp][] = [
+    ['alias-bomb.yaml', /^test\/fixtures\/lint\/refused\/alias-bomb\.yaml:3: YAML aliases expand the document to more than 3 MiB .*\("billion laughs"\): refused/m],
+    ['rollout-defined-twice.yaml', /^test\/fixtures\/lint\/refused\/rollout-defined-twice\.yaml:26: Rollout\.weir\.dev shop\/web is defined twice: also at test\/fixtures\/lint\/refused\/rollout-defined-twice\.yaml:2$/m],
+    ['argo-v1beta1.yaml', /argo-v1beta1\.yaml:2: apiVersion: "argoproj\.io\/v1beta1" is not a version of Argo Rollouts' Rollout that Weir reads: use argoproj\.io\/v1alpha1$/m],
+    ['kind-case.yaml', /kind-case\.yaml:3: kind: "RollOut" is not a kind Weir knows \(did you mean Rollout\?\)/m],
+    ['experiment.yaml', /experiment\.yaml:3: kind: Argo Rollouts' Experiment is not supported by Weir$/m],
+  ];
+  for (const [file, expected] of refused) {
+    it(`refuses ${file} as Git sync does (exit 1)`, async () => {
+      const run = await lint(`test/fixtures/lint/refused/${file}`);
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      assert.match(run.stdout, expected);
+      assert.equal(summary(run).problems, 1, run.stdout);
+    });
+  }
+
+  it('refuses a file that is not UTF-8 and annotations over 256 KiB (exit 1), as Git sync does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'weir-lint-'));
+    try {
+      await writeFile(join(dir, 'binary.yaml'), Buffer.from([0x61, 0x70, 0x69, 0x3a, 0x20, 0xff, 0xfe, 0x00, 0x0a]));
+      const big = ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: big', '  annotations:', `    note: "${'x'.repeat(300 * 1024)}"`, ''].join('\n');
+      await writeFile(join(dir, 'annotations.yaml'), big);
+      const run = await lint(dir);
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      assert.match(run.stdout, /binary\.yaml: is not valid UTF-8$/m);
+      assert.match(run.stdout, /annotations\.yaml:5: metadata\.annotations: take 307204 bytes, more than the 262144 \(256 KiB\) Kubernetes allows in total$/m);
+      assert.equal(summary(run).problems, 2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('needs a path', async () => {

@@ -30,6 +30,7 @@ export {
 } from './validate.ts';
 export { rolloutRoutes } from './traffic-routing.ts';
 export { ARGO_KINDS, convertArgoObject, convertArgoRollout, isArgoKind, isArgoRollout } from './convert.ts';
+export { MAX_ANNOTATIONS_BYTES, WEIR_KINDS, annotationsProblem, kindProblem, type KindProblem } from './kinds.ts';
 export {
   ANALYSIS_RUN_KIND,
   ANALYSIS_TEMPLATE_KIND,
@@ -48,4 +49,14 @@ export {
   type PrinterColumn,
   type StructuralSchema,
 } from './crd.ts';
-export { lineOf, loadManifestFile, parseManifests, type ManifestDocument, type ManifestError, type ParsedManifests } from './manifests.ts';
+export {
+  MAX_MANIFEST_FILE_BYTES,
+  decodeManifestFile,
+  lineOf,
+  loadManifestFile,
+  parseManifests,
+  readManifestFile,
+  type ManifestDocument,
+  type ManifestError,
+  type ParsedManifests,
+} from './manifests.ts';

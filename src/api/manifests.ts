@@ -227,16 +227,34 @@ export function parseManifests(text: string, file: string): ParsedManifests {
   return { documents, errors };
 }
 
-/** Reads and parses a manifest file. Never throws: an unreadable file is an error without a line. */
-export async function loadManifestFile(path: string): Promise<ParsedManifests> {
-  let text: string;
+/** The largest manifest file read (Git sync and weir lint alike): 1 MiB. */
+export const MAX_MANIFEST_FILE_BYTES = 1024 * 1024;
+
+/** A manifest file's bytes as text, or why they are not read: over the size limit, or not UTF-8 (a binary file). */
+export function decodeManifestFile(bytes: Uint8Array, maxBytes: number = MAX_MANIFEST_FILE_BYTES): { content: string } | { problem: string } {
+  if (bytes.byteLength > maxBytes) return { problem: `is ${bytes.byteLength} bytes, over the limit of ${maxBytes} bytes` };
   try {
-    text = await readFile(path, 'utf8');
+    return { content: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    return { problem: 'is not valid UTF-8' };
+  }
+}
+
+/** Reads a manifest file as Git sync would (size limit, UTF-8). Never throws: a file that cannot be read is a problem. */
+export async function readManifestFile(path: string): Promise<{ content: string } | { problem: string }> {
+  try {
+    return decodeManifestFile(await readFile(path));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { documents: [], errors: [{ file: path, message: `cannot read: ${code ?? (err instanceof Error ? err.message : String(err))}` }] };
+    return { problem: `cannot read: ${code ?? (err instanceof Error ? err.message : String(err))}` };
   }
-  return parseManifests(text, path);
+}
+
+/** Reads and parses a manifest file. Never throws: an unreadable file is an error without a line. */
+export async function loadManifestFile(path: string): Promise<ParsedManifests> {
+  const read = await readManifestFile(path);
+  if ('problem' in read) return { documents: [], errors: [{ file: path, message: read.problem }] };
+  return parseManifests(read.content, path);
 }
 
 /**

@@ -52,6 +52,7 @@ import {
 import { API_VERSION, ARGO_API_VERSION } from './common.ts';
 import { parseDuration } from './duration.ts';
 import { GitSource } from './gitsource.ts';
+import { checkContainerFields } from './pod-template.ts';
 import { GatewayApiRouting, Rollout } from './rollout.ts';
 
 export interface FieldError {
@@ -613,6 +614,10 @@ function checkTemplate(template: unknown, selector: Selector | undefined, ctx: C
       const image = container.image;
       if (image === undefined || (typeof image === 'string' && image.trim() === '')) ctx.problems.add([...cat, 'image'], 'required');
       else if (typeof image !== 'string') ctx.problems.add([...cat, 'image'], `must be a string (got ${describe(image)})`);
+      // What the ReplicaSet's validation would refuse mid-rollout: ports, env, quantities, enums (pod-template.ts).
+      checkContainerFields(container, cat, (path, message) => {
+        ctx.problems.add([...path], message);
+      });
     });
   }
   if (spec.restartPolicy !== undefined && spec.restartPolicy !== 'Always') {

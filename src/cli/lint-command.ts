@@ -16,6 +16,16 @@
 // Git): then it is a problem, as Git sync refuses a commit naming a template
 // that is in neither the commit nor the cluster.
 //
+// The guards are Git sync's own, from the same functions: a file over 1 MiB
+// or not UTF-8 is not read; a document whose YAML aliases could blow up
+// ("billion laughs") is refused before anything walks it; an object defined
+// twice (same kind, namespace and name) among the linted files, a kind of
+// weir.dev or of Argo Rollouts' argoproj.io that Weir does not know (or at a
+// version it does not read), and annotations over the API server's 256 KiB
+// are problems. Duplicates are looked for within each file, and across all
+// of them with --self-contained (the files are then one desired state, as a
+// commit is).
+//
 // Other kinds are listed as skipped. Exit code 0 when every object is valid,
 // 1 otherwise (notes do not count). It never crashes on its input:
 // unreadable files and malformed YAML are problems like any other.
@@ -24,9 +34,12 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { ARGO_API_VERSION, GROUP } from '../api/common.ts';
 import { convertArgoObject, isArgoKind } from '../api/convert.ts';
-import { lineOf, loadManifestFile, type ManifestDocument, type ParsedManifests } from '../api/manifests.ts';
+import { annotationsProblem, kindProblem } from '../api/kinds.ts';
+import { lineOf, parseManifests, readManifestFile, type ManifestDocument, type ParsedManifests } from '../api/manifests.ts';
 import { formatFieldPath, parseFieldPath, templateReferences, type PathSegment } from '../api/validate.ts';
-import { WEIR_VALIDATORS, definedTemplate, holdsTemplate, templateHint, type DefinedTemplate } from '../sync/validate.ts';
+import { CompactLines, refusedDocuments } from '../sync/documents.ts';
+import type { SyncDocument, SyncObject, SyncProblem } from '../sync/types.ts';
+import { WEIR_VALIDATORS, definedTemplate, duplicateProblems, holdsTemplate, templateHint, type DefinedTemplate } from '../sync/validate.ts';
 
 export interface LintOptions {
   /** The linted files are all there is: a template a Rollout names that they do not define is a problem, not a note. */
@@ -145,6 +158,13 @@ function isCheckedKind(obj: Record<string, unknown>): boolean {
   return group === GROUP || (group === ARGO_API_VERSION.split('/')[0] && isArgoKind(obj));
 }
 
+/** A document as Git sync holds it, when it is a Kubernetes object with a name (what duplicateProblems compares). */
+function asSyncDocument(d: ManifestDocument): SyncDocument | undefined {
+  const o = d.object;
+  if (!isRecord(o) || typeof o.apiVersion !== 'string' || typeof o.kind !== 'string' || !isRecord(o.metadata) || typeof o.metadata.name !== 'string') return undefined;
+  return { file: d.file, index: d.index, line: d.line, object: o as unknown as SyncObject, lines: CompactLines.from(d.lines) };
+}
+
 /** The objects of a document: itself, or the items of a v1 List (kubectl's multi-object form). */
 function objectsOf(object: unknown): unknown[] {
   if (isRecord(object) && typeof object.kind === 'string' && object.kind.endsWith('List') && object.apiVersion === 'v1' && Array.isArray(object.items)) {
@@ -179,21 +199,35 @@ export async function lintPaths(paths: readonly string[], write: (line: string) 
     );
   }
 
-  // Every file is read first: a Rollout's templates may be in any of them.
-  const loaded: { file: string; parsed?: ParsedManifests; error?: unknown }[] = [];
+  // Every file is read first: a Rollout's templates may be in any of them, and an object may be defined twice across them.
+  const loaded: { file: string; parsed?: ParsedManifests; refused: Map<number, SyncProblem>; error?: unknown }[] = [];
   for (const file of files) {
     try {
-      loaded.push({ file, parsed: await loadManifestFile(file) });
+      const read = await readManifestFile(file);
+      if ('problem' in read) {
+        loaded.push({ file, parsed: { documents: [], errors: [{ file, message: read.problem }] }, refused: new Map() });
+        continue;
+      }
+      const parsed = parseManifests(read.content, file);
+      loaded.push({ file, parsed, refused: refusedDocuments(read.content, parsed) });
     } catch (err) {
-      loaded.push({ file, error: err });
+      loaded.push({ file, refused: new Map(), error: err });
     }
   }
-  const templates = loaded.flatMap(({ parsed }) =>
-    (parsed?.documents ?? []).flatMap((d) => objectsOf(d.object).flatMap((object) => definedTemplate(object) ?? [])),
-  );
+  const walkable = (entry: (typeof loaded)[number]): ManifestDocument[] => (entry.parsed?.documents ?? []).filter((d) => !entry.refused.has(d.index));
+  const templates = loaded.flatMap((entry) => walkable(entry).flatMap((d) => objectsOf(d.object).flatMap((object) => definedTemplate(object) ?? [])));
+  // An object defined twice: within a file; across all the files with --self-contained (one desired state, as a commit is to Git sync).
+  const duplicates = new Map<string, SyncProblem[]>();
+  const states = options.selfContained === true ? [loaded] : loaded.map((entry) => [entry]);
+  for (const state of states) {
+    for (const problem of duplicateProblems(state.flatMap((entry) => walkable(entry).flatMap((d) => asSyncDocument(d) ?? [])))) {
+      const key = `${problem.file}\0${String(problem.index)}`;
+      duplicates.set(key, [...(duplicates.get(key) ?? []), problem]);
+    }
+  }
   const context: LintContext = { summary, templates, selfContained: options.selfContained === true };
 
-  for (const { file, parsed, error } of loaded) {
+  for (const { file, parsed, refused: refusedDocs, error } of loaded) {
     summary.files++;
     const findings: Finding[] = [];
     const report = (line: number, text: string): void => {
@@ -206,7 +240,19 @@ export async function lintPaths(paths: readonly string[], write: (line: string) 
         if (e.line === undefined) findings.push({ line: 0, text: `${file}: ${e.message}` });
         else report(e.line, e.message);
       }
-      for (const document of parsed.documents) lintObject(document.object, [], document, context, report);
+      for (const document of parsed.documents) {
+        const refused = refusedDocs.get(document.index);
+        if (refused !== undefined) {
+          summary.problems++;
+          report(refused.line, refused.message);
+          continue;
+        }
+        for (const duplicate of duplicates.get(`${file}\0${String(document.index)}`) ?? []) {
+          summary.problems++;
+          report(duplicate.line, duplicate.message);
+        }
+        lintObject(document.object, [], document, context, report);
+      }
     } catch (err) {
       summary.problems++;
       findings.push({ line: 0, text: `${file}: could not be checked: ${err instanceof Error ? err.message : String(err)}` });
@@ -276,7 +322,22 @@ function lintObject(
     });
     return;
   }
+  const tooLarge = annotationsProblem(object);
+  if (tooLarge !== undefined) {
+    summary.problems++;
+    report(lineOf(document, [...prefix, ...parseFieldPath(tooLarge.field)]), `${formatFieldPath([...prefix, ...parseFieldPath(tooLarge.field)])}: ${tooLarge.message}`);
+  }
   if (!isCheckedKind(object)) {
+    // A kind of weir.dev or of Argo Rollouts that Weir does not know is refused, as Git sync refuses it.
+    const unknown = kindProblem(object.apiVersion, object.kind);
+    if (unknown !== undefined) {
+      summary.problems++;
+      summary.others++;
+      summary.invalid++;
+      const path = [...prefix, unknown.field];
+      report(lineOf(document, path), `${formatFieldPath(path)}: ${unknown.message}`);
+      return;
+    }
     summary.skipped++;
     if (typeof object.apiVersion === 'string' && typeof object.kind === 'string') report(line, `skipped: ${kindLabel(object)} is not a kind weir lint knows`);
     else report(line, 'skipped: not a Kubernetes object (no apiVersion and kind)');

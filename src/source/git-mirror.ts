@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import git, { Errors, type HttpClient, type ReadCommitResult, type ServerRef } from 'isomorphic-git';
+import { MAX_MANIFEST_FILE_BYTES, decodeManifestFile } from '../api/manifests.ts';
 import { createLogger, type Logger } from '../util/log.ts';
 import { GitSourceError, scrubSecrets, toGitSourceError } from './errors.ts';
 import { createGitHttpClient, newHttpStats, type GitTransportError, type HttpStats } from './http-client.ts';
@@ -36,7 +37,8 @@ const PUSH_REF = 'refs/weir/push';
 const KEEP_REFS = 'refs/weir/keep';
 const OWNER = /^[A-Za-z0-9._-]{1,100}$/;
 
-export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+/** The size limit of a manifest file, as weir lint applies it too. */
+export const DEFAULT_MAX_FILE_BYTES = MAX_MANIFEST_FILE_BYTES;
 export const DEFAULT_MAX_FILES = 5000;
 /** Pack files in a mirror beyond which the next fetch starts the mirror afresh. */
 export const DEFAULT_MAX_PACKS = 64;
@@ -334,22 +336,13 @@ export class GitMirror {
       }
 
       const files: SourceFile[] = [];
-      const decoder = new TextDecoder('utf-8', { fatal: true });
       for (const filePath of [...blobs.keys()].sort(compareStrings)) {
         const oid = blobs.get(filePath) ?? '';
         const { blob } = await git.readBlob({ fs, gitdir: s.gitdir, oid, cache: db.cache });
-        if (blob.byteLength > maxFileBytes) {
-          problems.push({ path: filePath, message: `is ${blob.byteLength} bytes, over the limit of ${maxFileBytes} bytes` });
-          continue;
-        }
-        let content: string;
-        try {
-          content = decoder.decode(blob);
-        } catch {
-          problems.push({ path: filePath, message: 'is not valid UTF-8' });
-          continue;
-        }
-        files.push({ path: filePath, content });
+        // The same guards as weir lint's (api/manifests.ts).
+        const decoded = decodeManifestFile(blob, maxFileBytes);
+        if ('problem' in decoded) problems.push({ path: filePath, message: decoded.problem });
+        else files.push({ path: filePath, content: decoded.content });
       }
       // Overlapping paths (`.` and `apps`) walk some trees twice.
       const unique = [...new Map(problems.map((p) => [`${p.path}\0${p.message}`, p])).values()];

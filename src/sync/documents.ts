@@ -17,7 +17,7 @@
 // self-referencing objects.
 import { EVENT_ID, parseEvents } from 'js-yaml';
 import { formatFieldPath, type PathSegment } from '../api/validate.ts';
-import { lineOf, parseManifests, type ManifestDocument } from '../api/manifests.ts';
+import { lineOf, parseManifests, type ManifestDocument, type ParsedManifests } from '../api/manifests.ts';
 import { isRecord, type SyncDocument, type SyncObject, type SyncProblem } from './types.ts';
 
 export interface ManifestFile {
@@ -297,6 +297,26 @@ function shapeProblems(doc: ManifestDocument): SyncProblem[] {
 }
 
 /**
+ * The documents of a parsed file that must never be walked (too many
+ * aliases, an alias cycle, too large once expanded), by document index, each
+ * with its problem. Git sync refuses them, and weir lint reports them
+ * without checking them further, so that neither spends time or memory on an
+ * alias bomb.
+ */
+export function refusedDocuments(content: string, parsed: ParsedManifests, limits: YamlLimits = DEFAULT_YAML_LIMITS): Map<number, SyncProblem> {
+  const text = content.startsWith('\uFEFF') ? content.slice(1) : content;
+  // Alias counts line up with the documents only when the whole file parsed (parseManifests' fast path).
+  const aliases = parsed.errors.length === 0 ? countAliases(text, limits.maxAliases) : undefined;
+  const refused = new Map<number, SyncProblem>();
+  for (const doc of parsed.documents) {
+    if (doc.object === null || doc.object === undefined) continue;
+    const bomb = expansionProblem(doc, aliases?.[doc.index], limits, aliases ? text : undefined);
+    if (bomb) refused.set(doc.index, bomb);
+  }
+  return refused;
+}
+
+/**
  * Parses manifest files into documents. Returns every document that is a
  * Kubernetes object (apiVersion, kind and metadata.name set) and every
  * problem: YAML errors, alias bombs, documents that are not objects. Empty
@@ -308,12 +328,10 @@ export function parseDocuments(files: readonly ManifestFile[], limits: YamlLimit
   for (const file of files) {
     const parsed = parseManifests(file.content, file.path);
     for (const error of parsed.errors) problems.push({ file: error.file, line: error.line ?? 1, message: error.message });
-    const text = file.content.startsWith('\uFEFF') ? file.content.slice(1) : file.content;
-    // Alias counts line up with the documents only when the whole file parsed (parseManifests' fast path).
-    const aliases = parsed.errors.length === 0 ? countAliases(text, limits.maxAliases) : undefined;
+    const refused = refusedDocuments(file.content, parsed, limits);
     for (const doc of parsed.documents) {
       if (doc.object === null || doc.object === undefined) continue; // an empty document
-      const bomb = expansionProblem(doc, aliases?.[doc.index], limits, aliases ? text : undefined);
+      const bomb = refused.get(doc.index);
       if (bomb) {
         problems.push(bomb);
         continue;

@@ -10,6 +10,7 @@ export {
   countAliases,
   measureExpansion,
   parseDocuments,
+  refusedDocuments,
   type Expansion,
   type ManifestFile,
   type ParsedDocuments,

@@ -85,6 +85,22 @@ describe('validateDocuments', () => {
     assert.match(problems[0]?.message ?? '', /dry run refused it: .*cannot patch resource "rollouts"/);
   });
 
+  it("refuses, before the dry run and as weir lint does, a kind of Weir's or Argo's group Weir does not know and annotations over 256 KiB", async () => {
+    const big = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n  namespace: shop\n  annotations:\n    note: "${'x'.repeat(256 * 1024)}"\n`;
+    const set = docs(`${ROLLOUT.replace('weir.dev/v1alpha1', 'argoproj.io/v1beta1')}---\n${ROLLOUT.replace('kind: Rollout', 'kind: RollOut').replace('name: app', 'name: app2')}---\n${big}`, 'set.yaml');
+    const dryRun = fakeDryRun();
+    const problems = await validateDocuments(set, dryRun);
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.field, p.message.slice(0, 60)]),
+      [
+        [1, 'apiVersion', '"argoproj.io/v1beta1" is not a version of Argo Rollouts\' Rol'],
+        [24, 'kind', '"RollOut" is not a kind Weir knows (did you mean Rollout?): '],
+        [50, 'metadata.annotations', 'take 262148 bytes, more than the 262144 (256 KiB) Kubernetes'],
+      ],
+    );
+    assert.deepEqual(dryRun.seen, [], 'nothing was dry-run: the server would only say it less clearly');
+  });
+
   it("does not dry-run a Weir object Weir's validators refuse", async () => {
     const set = docs(ROLLOUT.replace('setWeight: 20', 'setWeight: 120'));
     const dryRun = fakeDryRun();

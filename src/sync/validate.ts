@@ -28,6 +28,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION } from '../api/common.ts';
 import { convertArgoObject, isArgoKind } from '../api/convert.ts';
+import { annotationsProblem, kindProblem } from '../api/kinds.ts';
 import { lineOf } from '../api/manifests.ts';
 import { checkCondition } from '../analysis/conditions.ts';
 import { checkQuery } from '../analysis/promql.ts';
@@ -407,6 +408,8 @@ export async function validateDocuments(documents: readonly SyncDocument[], dryR
   const check = async (doc: SyncDocument, object: SyncObject): Promise<SyncProblem[]> => {
     const validator = object.apiVersion === API_VERSION ? WEIR_VALIDATORS[object.kind] : undefined;
     const problems = validator ? validator(object).errors.map((e) => problemAt(doc, e.path, e.message)) : [];
+    // What weir lint says too, before the server says it less clearly: a kind of Weir's or Argo's group Weir does not know, annotations over the limit.
+    for (const own of [kindProblem(doc.object.apiVersion, doc.object.kind), annotationsProblem(object)]) if (own !== undefined) problems.push(problemAt(doc, own.field, own.message));
     const references = validator && object.kind === 'Rollout' ? await templateProblems(doc, object) : [];
     // What Weir's validators refuse is not dry-run: the server would only say it again.
     const server = problems.length === 0 ? await serverProblems(doc, object) : [];
