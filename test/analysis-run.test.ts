@@ -35,7 +35,13 @@ describe('AnalysisRuns', () => {
     );
   });
 
-  async function createRun(name: string, app: string, metric: Record<string, unknown>, address?: string): Promise<void> {
+  /** A run of the success-rate metric on `app`: `metric` overrides its fields, `opts.prometheus` its provider's, `opts.args` add arguments. */
+  async function createRun(
+    name: string,
+    app: string,
+    metric: Record<string, unknown>,
+    opts: { address?: string; args?: { name: string; value: string }[]; prometheus?: Record<string, unknown> } = {},
+  ): Promise<void> {
     await cx.sb.custom.createNamespacedCustomObject({
       ...RUNS,
       namespace: ns,
@@ -44,15 +50,16 @@ describe('AnalysisRuns', () => {
         kind: 'AnalysisRun',
         metadata: { name, namespace: ns },
         spec: {
-          args: [{ name: 'app', value: app }],
+          args: [{ name: 'app', value: app }, ...(opts.args ?? [])],
           metrics: [
             {
               name: 'success-rate',
               successCondition: 'result[0] >= 0.99',
               provider: {
                 prometheus: {
-                  address: address ?? cx.sb.state.prometheusUrl,
+                  address: opts.address ?? cx.sb.state.prometheusUrl,
                   query: `sum(rate(http_requests_total{namespace="${ns}",app="{{args.app}}",code="200"}[10s])) / sum(rate(http_requests_total{namespace="${ns}",app="{{args.app}}"}[10s]))`,
+                  ...opts.prometheus,
                 },
               },
               ...metric,
@@ -99,36 +106,8 @@ describe('AnalysisRuns', () => {
   });
 
   it('a range query (rangeQuery) measures every sample of its window, as Argo documents it: the healthy app passes all(result, …), the 30% one fails', async () => {
-    const rangeRun = async (name: string, app: string, start: string): Promise<void> => {
-      await cx.sb.custom.createNamespacedCustomObject({
-        ...RUNS,
-        namespace: ns,
-        body: {
-          apiVersion: 'weir.dev/v1alpha1',
-          kind: 'AnalysisRun',
-          metadata: { name, namespace: ns },
-          spec: {
-            args: [
-              { name: 'app', value: app },
-              { name: 'lookback', value: '20s' },
-            ],
-            metrics: [
-              {
-                name: 'success-rate',
-                successCondition: 'len(result) >= 2 && all(result, # >= 0.99)',
-                provider: {
-                  prometheus: {
-                    address: cx.sb.state.prometheusUrl,
-                    query: `sum(rate(http_requests_total{namespace="${ns}",app="{{args.app}}",code="200"}[10s])) / sum(rate(http_requests_total{namespace="${ns}",app="{{args.app}}"}[10s]))`,
-                    rangeQuery: { start, end: 'now()', step: '5s' },
-                  },
-                },
-              },
-            ],
-          },
-        },
-      });
-    };
+    const rangeRun = (name: string, app: string, start: string): Promise<void> =>
+      createRun(name, app, { successCondition: 'len(result) >= 2 && all(result, # >= 0.99)' }, { args: [{ name: 'lookback', value: '20s' }], prometheus: { rangeQuery: { start, end: 'now()', step: '5s' } } });
     // The window must hold data: each app's rate at (at least) 3 of the 5 steps of the last 20 s.
     await waitFor(
       async () => {
@@ -173,7 +152,7 @@ describe('AnalysisRuns', () => {
   });
 
   it('an unreachable Prometheus gives Error measurements, then an Error run past consecutiveErrorLimit', async () => {
-    await createRun('down', 'good', { count: 10, interval: '1s', consecutiveErrorLimit: 1 }, 'http://127.0.0.1:1');
+    await createRun('down', 'good', { count: 10, interval: '1s', consecutiveErrorLimit: 1 }, { address: 'http://127.0.0.1:1' });
     const run = await waitForRun('down', 'Error', (r) => r.status?.phase === 'Error', 60_000);
     const result = run.status?.metricResults?.[0];
     assert.equal(result?.consecutiveError, 2);

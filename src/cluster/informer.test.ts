@@ -5,24 +5,13 @@
 // API server in test/informer-resync.test.ts and test/controller-kit.test.ts.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import { createLogger } from '../util/log.ts';
 import { ResilientInformer, watchedResource, watchedResources } from './informer.ts';
-
-/** Never contacted: these informers are made and stopped, never started. */
-function unreachable(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'none', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
-    users: [{ name: 'none', token: 'none' }],
-    contexts: [{ name: 'none', cluster: 'none', user: 'none' }],
-    currentContext: 'none',
-  });
-  return kc;
-}
+import { unreachableKubeConfig } from './testkit.ts';
 
 describe('ResilientInformer', () => {
-  const kubeConfig = unreachable();
+  const kubeConfig = unreachableKubeConfig();
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const logger = createLogger('informer-test', 'silent');
   let informers: ResilientInformer<V1ConfigMap>[] = [];

@@ -7,7 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { InformerCache } from '../cluster/informer-cache.ts';
 import { watchedResources } from '../cluster/informer.ts';
 import { createLogger } from '../util/log.ts';
@@ -15,17 +14,7 @@ import { AnalysisRunController } from './analysisrun-controller.ts';
 import { GitSourceController } from './gitsource-controller.ts';
 import { ControllerMetrics } from './metrics.ts';
 import { RolloutController } from './rollout-controller.ts';
-
-function unreachable(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'none', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
-    users: [{ name: 'none', token: 'none' }],
-    contexts: [{ name: 'none', cluster: 'none', user: 'none' }],
-    currentContext: 'none',
-  });
-  return kc;
-}
+import { unreachableKubeConfig } from '../cluster/testkit.ts';
 
 const WEIR = '/apis/weir.dev/v1alpha1';
 const CLUSTER_WIDE = [
@@ -42,7 +31,7 @@ const CLUSTER_WIDE = [
 
 async function wire(namespace: string | undefined): Promise<{ watched: string[]; resources: string[] }> {
   const logger = createLogger('shared-informers-test', 'silent');
-  const kubeConfig = unreachable();
+  const kubeConfig = unreachableKubeConfig();
   const cacheDir = await mkdtemp(join(tmpdir(), 'weir-shared-informers-'));
   const informers = new InformerCache({ kubeConfig, logger, ...(namespace ? { namespace } : {}) });
   try {

@@ -5,22 +5,11 @@
 // server in test/controller-kit.test.ts.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
 import { InformerCache, type Kind } from '../../cluster/informer-cache.ts';
 import { createLogger } from '../../util/log.ts';
 import { Controller, controllerOwnerKey, objectKey, watches } from './controller.ts';
-
-/** Never contacted: these informers are made and stopped, never started. */
-function unreachable(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'none', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
-    users: [{ name: 'none', token: 'none' }],
-    contexts: [{ name: 'none', cluster: 'none', user: 'none' }],
-    currentContext: 'none',
-  });
-  return kc;
-}
+import { unreachableKubeConfig } from '../../cluster/testkit.ts';
 
 function configMaps(labelSelector?: string): Kind<V1ConfigMap> {
   return {
@@ -37,7 +26,7 @@ function configMaps(labelSelector?: string): Kind<V1ConfigMap> {
 const CONFIG_MAPS = configMaps();
 
 describe('controller kit', () => {
-  const kubeConfig = unreachable();
+  const kubeConfig = unreachableKubeConfig();
   const logger = createLogger('kit-test', 'silent');
   let caches: InformerCache[];
 
