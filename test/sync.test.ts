@@ -185,6 +185,33 @@ describe('sync (Git manifests to the cluster)', () => {
     assert.equal(await exists(() => sb.core.readNamespace({ name: ns })), false, 'nothing applied, not even the Namespace');
   });
 
+  it('refuses a Rollout whose pod template the ReplicaSet would be refused for, at the template’s line, before anything is applied', async () => {
+    const ns = testNamespace('sync-pods');
+    await sb.core.createNamespace({ body: namespace(ns) });
+    const source = { namespace: ns, name: 'git' };
+    // A volumeMount naming no volume: the Rollout's CRD keeps the template as written, so only the ReplicaSet's validation sees it.
+    const rollout = demoRollout({ name: 'web', namespace: ns, replicas: 1, steps: [{ setWeight: 50 }] });
+    // The template is opaque to the Rollout's type (the CRD keeps it as written).
+    const pod = (rollout.spec.template as { spec: { containers: Record<string, unknown>[]; volumes?: unknown[] } }).spec;
+    const container = pod.containers[0];
+    assert.ok(container);
+    container.volumeMounts = [{ name: 'cache', mountPath: '/cache' }];
+    const files: ManifestFile[] = [{ path: 'apps/web.yaml', content: yaml(configMap('web-config'), rollout) }];
+    const result = await sync(client, files, source, REVISION_1);
+    assert.deepEqual(result.applied, []);
+    const [problem, ...more] = result.problems;
+    assert.ok(problem, 'a problem');
+    assert.deepEqual(more, [], result.problems.map(formatProblem).join('\n'));
+    assert.equal(problem.field, 'spec.template.spec.containers[0].volumeMounts[0].name');
+    assert.equal(problem.line, (files[0]?.content.split('\n').findIndex((l) => l.includes('name: cache')) ?? -1) + 1);
+    assert.match(problem.message, /^the ReplicaSet of this template would be refused: Not found: "cache"/);
+    assert.equal(await exists(() => sb.core.readNamespacedConfigMap({ name: 'web-config', namespace: ns })), false, 'nothing applied');
+    // Fixed (the volume declared), the same commit applies.
+    pod.volumes = [{ name: 'cache', emptyDir: {} }];
+    const fixed = await sync(client, [{ path: 'apps/web.yaml', content: yaml(configMap('web-config'), rollout) }], source, REVISION_2);
+    assert.deepEqual(fixed.problems.map(formatProblem), []);
+  });
+
   it("asks the cluster for the templates a Rollout names that the set lacks, and dry-runs Weir's kinds", async () => {
     const ns = testNamespace('sync-templates');
     await sb.core.createNamespace({ body: namespace(ns) });

@@ -60,8 +60,22 @@ describe('validateDocuments', () => {
     assert.deepEqual(await validateDocuments(set, dryRun), []);
     assert.deepEqual(
       dryRun.seen.map((o) => `${o.apiVersion} ${o.kind}`).sort(),
-      ['v1 ConfigMap', 'weir.dev/v1alpha1 Rollout'],
+      ['apps/v1 ReplicaSet', 'v1 ConfigMap', 'weir.dev/v1alpha1 Rollout'],
+      'the Rollout, and the ReplicaSet of its template',
     );
+    const probe = dryRun.seen.find((o) => o.kind === 'ReplicaSet');
+    assert.deepEqual(probe?.spec, { replicas: 0, selector: { matchLabels: { app: 'app' } }, template: { metadata: { labels: { app: 'app' } }, spec: { containers: [{ name: 'app', image: 'weir-demo:v1' }] } } });
+  });
+
+  it("refuses a Rollout whose template's ReplicaSet the server refuses, at the template's field", async () => {
+    const set = docs(ROLLOUT, 'rollouts/app.yaml');
+    const dryRun = fakeDryRun({
+      'app-weir-template-check': () => kubeError(422, 'Invalid', 'ReplicaSet.apps "app-weir-template-check" is invalid', [{ field: 'spec.template.spec.containers[0].image', message: 'Invalid value: "weir-demo:v1": bad image' }]),
+    });
+    const problems = await validateDocuments(set, dryRun);
+    assert.deepEqual(problems.map((p) => [p.line, p.field, p.message]), [
+      [16, 'spec.template.spec.containers[0].image', 'the ReplicaSet of this template would be refused: Invalid value: "weir-demo:v1": bad image (the API server\'s dry run: 422 Invalid)'],
+    ]);
   });
 
   it('refuses a Rollout in a namespace that does not exist, as the dry run finds', async () => {
@@ -484,7 +498,7 @@ describe('validateDocuments: PromQL in analysis templates', () => {
     ]);
     assert.deepEqual(
       dryRun.seen.map((o) => o.kind),
-      ['Rollout'],
+      ['Rollout', 'ReplicaSet'],
       'the refused template is not dry-run',
     );
   });

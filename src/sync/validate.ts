@@ -286,6 +286,25 @@ function dryRunProblems(doc: SyncDocument, obj: SyncObject, err: unknown): SyncP
   return [problemAt(doc, path && path.length > 0 ? path : undefined, `the API server's dry run refused it: ${described}`)];
 }
 
+/**
+ * The ReplicaSet the Rollout controller would create from a Rollout's pod
+ * template (no replicas), to dry-run what Kubernetes checks only there: the
+ * Rollout's CRD keeps the template as written. Its template is at the same
+ * path as the Rollout's (spec.template), so the server's field paths point
+ * at the Rollout's lines. Undefined without a template (workloadRef).
+ */
+export function podTemplateProbe(rollout: SyncObject): SyncObject | undefined {
+  if (rollout.kind !== 'Rollout' || rollout.apiVersion !== API_VERSION) return undefined;
+  const spec = isRecord(rollout.spec) ? rollout.spec : undefined;
+  if (spec === undefined || !isRecord(spec.template) || !isRecord(spec.selector)) return undefined;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: { name: `${rollout.metadata.name}-weir-template-check`.slice(0, 253), ...(rollout.metadata.namespace !== undefined ? { namespace: rollout.metadata.namespace } : {}) },
+    spec: { replicas: 0, selector: spec.selector, template: spec.template },
+  };
+}
+
 /** Runs `tasks` with at most `limit` in flight; results in order. */
 async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
   const results = new Array<T>(tasks.length);
@@ -413,7 +432,10 @@ export async function validateDocuments(documents: readonly SyncDocument[], dryR
     const references = validator && object.kind === 'Rollout' ? await templateProblems(doc, object) : [];
     // What Weir's validators refuse is not dry-run: the server would only say it again.
     const server = problems.length === 0 ? await serverProblems(doc, object) : [];
-    return [...problems, ...references, ...server];
+    // The pod template is validated only in the ReplicaSet the Rollout controller creates from it, mid-rollout: dry-run that one now.
+    const probe = problems.length === 0 && server.length === 0 && validator !== undefined ? podTemplateProbe(object) : undefined;
+    const pods = probe === undefined ? [] : (await serverProblems(doc, probe)).map((p) => ({ ...p, message: `the ReplicaSet of this template would be refused: ${p.message}` }));
+    return [...problems, ...references, ...server, ...pods];
   };
 
   const results = await pool(
