@@ -109,7 +109,6 @@ export interface GitSourceControllerOptions {
   registry: Registry;
   /** Where fetched repositories are kept between polls. */
   cacheDir: string;
-  namespace?: string;
   workers?: number;
   now?: () => Date;
   /** With leader election: whether this process may write now. Gates the Git push of write-back (Kubernetes writes are gated by the KubeConfig). */
@@ -192,7 +191,7 @@ export class GitSourceController {
   /** The Rollouts a GitSource manages (with its label), from the process's one Rollout informer. */
   readonly rollouts: CacheReader<RolloutObject>;
 
-  /** `informers`: the process's shared informers (scoped to `opts.namespace`). */
+  /** `informers`: the process's shared informers (their namespace scope is this controller's). */
   constructor(opts: GitSourceControllerOptions, informers: InformerCache) {
     this.#opts = opts;
     this.#log = opts.logger.child({ controller: 'gitsource' });

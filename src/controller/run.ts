@@ -100,7 +100,7 @@ export async function runController(config: ControllerConfig): Promise<void> {
   // One informer per kind for the whole process: the controllers share them, so each kind is watched once.
   const informers = new InformerCache({ kubeConfig, logger, ...namespace });
   const rollouts = new RolloutController({ kubeConfig, informers, logger, metrics, workers: config.workers });
-  const sources = new GitSourceController({ kubeConfig, logger, registry: metrics.registry, cacheDir: config.cacheDir, ...namespace, ...mayWrite }, informers);
+  const sources = new GitSourceController({ kubeConfig, logger, registry: metrics.registry, cacheDir: config.cacheDir, ...mayWrite }, informers);
   const analysisRuns = new AnalysisRunController({ kubeConfig, informers, logger });
   let started = false;
   const webhook = gitWebhookHandler({

@@ -37,7 +37,7 @@ async function wire(namespace: string | undefined): Promise<{ watched: string[];
   try {
     const metrics = new ControllerMetrics('test');
     new RolloutController({ kubeConfig, informers, logger, metrics, workers: 1 });
-    new GitSourceController({ kubeConfig, logger, registry: metrics.registry, cacheDir, ...(namespace ? { namespace } : {}) }, informers);
+    new GitSourceController({ kubeConfig, logger, registry: metrics.registry, cacheDir }, informers);
     new AnalysisRunController({ kubeConfig, informers, logger });
     return { watched: informers.watched(), resources: watchedResources() };
   } finally {
