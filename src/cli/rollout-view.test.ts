@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Rollout, RolloutStatus } from '../api/rollout.ts';
+import { describeStep } from '../engine/index.ts';
 import {
   currentSetWeight,
-  describeStep,
   humanDuration,
   labelSelectorString,
   ownedReplicaSets,

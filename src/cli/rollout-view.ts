@@ -8,12 +8,8 @@
 // calls deserialize them).
 import type { CanaryStep, Rollout } from '../api/rollout.ts';
 import type { LabelSelector } from '../api/common.ts';
-import { parseDuration } from '../api/duration.ts';
-import { describeStep } from '../engine/index.ts';
+import { describeStep, durationMs } from '../engine/index.ts';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, SCALE_DOWN_DEADLINE_ANNOTATION } from '../engine/types.ts';
-
-/** Steps are described as the engine describes them (one describeStep). */
-export { describeStep };
 
 type Timestamp = string | Date | null | undefined;
 
@@ -192,15 +188,6 @@ export function currentSetWeight(ro: Rollout): number {
     if (w !== undefined) return w;
   }
   return 0;
-}
-
-/** A pause duration in milliseconds, or undefined when it does not parse. */
-function durationMillis(d: number | string): number | undefined {
-  try {
-    return parseDuration(d);
-  } catch {
-    return undefined;
-  }
 }
 
 function phaseIcon(phase: string | undefined): string {
@@ -434,7 +421,7 @@ function stepLines(ro: Rollout, now: Date): string[] {
       const cond = (ro.status?.pauseConditions ?? []).find((c) => c.reason === 'CanaryPauseStep');
       const started = toMillis(cond?.startTime);
       if (started !== undefined) {
-        const total = step.pause.duration === undefined ? undefined : durationMillis(step.pause.duration);
+        const total = step.pause.duration === undefined ? undefined : durationMs(step.pause.duration);
         line +=
           total === undefined
             ? ` (paused ${humanDuration(now.getTime() - started)})`

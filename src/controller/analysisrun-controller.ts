@@ -16,7 +16,6 @@ import type { Logger } from '../util/log.ts';
 import { ANALYSIS_RUNS, Controller, objectKey, watches, type AnalysisRunObject } from './kit/index.ts';
 
 const RUNS = { group: GROUP, version: VERSION, plural: 'analysisruns' } as const;
-type RunObject = AnalysisRunObject;
 
 export interface AnalysisRunControllerOptions {
   kubeConfig: KubeConfig;
@@ -26,7 +25,7 @@ export interface AnalysisRunControllerOptions {
   workers?: number;
 }
 
-function keyOf(r: RunObject): string {
+function keyOf(r: AnalysisRunObject): string {
   return objectKey(r);
 }
 
@@ -43,7 +42,7 @@ export class AnalysisRunController {
   readonly #controller: Controller;
   readonly #custom: CustomObjectsApi;
   readonly #core: CoreV1Api;
-  readonly runs: ResilientInformer<RunObject>;
+  readonly runs: ResilientInformer<AnalysisRunObject>;
 
   constructor(opts: AnalysisRunControllerOptions) {
     this.#log = opts.logger.child({ controller: 'analysisrun' });
@@ -80,7 +79,7 @@ export class AnalysisRunController {
   }
 
   /** Values of secretKeyRef arguments, read from the run's namespace. */
-  async #secrets(run: RunObject): Promise<Map<string, string>> {
+  async #secrets(run: AnalysisRunObject): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (const arg of run.spec.args ?? []) {
       const ref = arg.valueFrom?.secretKeyRef;
@@ -101,7 +100,7 @@ export class AnalysisRunController {
     const stored = this.runs.get(name, namespace);
     if (!stored) return undefined;
     const now = new Date();
-    let run: RunObject = { ...stored, status: assessRun(stored, now) };
+    let run: AnalysisRunObject = { ...stored, status: assessRun(stored, now) };
     const due = dueMetrics(run, now);
     if (due.length > 0) {
       const secrets = await this.#secrets(run);
@@ -133,7 +132,7 @@ export class AnalysisRunController {
     return next === undefined ? undefined : Date.parse(next);
   }
 
-  async #writeStatus(stored: RunObject, status: AnalysisRunStatus | undefined): Promise<void> {
+  async #writeStatus(stored: AnalysisRunObject, status: AnalysisRunStatus | undefined): Promise<void> {
     if (status === undefined || isDeepStrictEqual(stored.status, status)) return;
     await this.#custom.replaceNamespacedCustomObjectStatus({ ...RUNS, namespace: stored.metadata.namespace ?? 'default', name: stored.metadata.name ?? '', body: { ...stored, status } });
     if (status.phase !== stored.status?.phase) this.#log.info({ run: keyOf(stored), phase: status.phase, message: status.message }, 'analysis run phase');

@@ -7,7 +7,6 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type Kube
 import { Counter, type Registry } from 'prom-client';
 import { GROUP, VERSION } from '../api/common.ts';
 import type { GitSource, GitSourceStatus, ResolvedGitSourceSpec } from '../api/gitsource.ts';
-import type { Rollout } from '../api/rollout.ts';
 import { describeKubeError, kubeErrorCode } from '../cluster/errors.ts';
 import { EventRecorder } from '../cluster/events.ts';
 import { filteredCache, type CacheReader, type InformerEvent, type ResilientInformer } from '../cluster/informer.ts';
@@ -76,7 +75,7 @@ import {
   type RevisionPart,
   type RolloutFailure,
 } from './gitsource/index.ts';
-import { Controller, GIT_SOURCES, ROLLOUTS as ROLLOUT_KIND, watches, type Keys } from './kit/index.ts';
+import { Controller, GIT_SOURCES, ROLLOUTS as ROLLOUT_KIND, watches, type GitSourceObject, type Keys, type RolloutObject } from './kit/index.ts';
 
 /** Conditions as the engine keeps them (transition time kept while the status stays). */
 function setCondition(conditions: GitSourceStatus['conditions'], next: Parameters<typeof setConditionIn>[1], at: string): NonNullable<GitSourceStatus['conditions']> {
@@ -100,8 +99,6 @@ interface LoadedRevision {
 /** Revisions of a source kept parsed at most: the applied one and a rollback target (after an apply, only what it used stays). */
 const LOADED_REVISIONS = 2;
 
-type GitSourceObject = GitSource & { metadata: GitSource['metadata'] & { uid?: string; generation?: number } };
-type RolloutObject = Rollout & { metadata: Rollout['metadata'] & { uid?: string } };
 
 export interface GitSourceControllerOptions {
   kubeConfig: KubeConfig;

@@ -38,9 +38,6 @@ import {
 } from './kit/index.ts';
 import { observeRoute, rolloutRoutes } from './routes.ts';
 
-type RunObject = AnalysisRunObject;
-type TemplateObject = AnalysisTemplateObject;
-
 export interface RolloutControllerOptions {
   kubeConfig: KubeConfig;
   /** The process's informers (its namespace scope is the controller's). */
@@ -75,10 +72,10 @@ export class RolloutController {
   readonly services: ResilientInformer<V1Service>;
   readonly pods: ResilientInformer<V1Pod>;
   readonly routes: ResilientInformer<HttpRouteObject>;
-  readonly analysisRuns: ResilientInformer<RunObject>;
-  readonly templates: ResilientInformer<TemplateObject>;
+  readonly analysisRuns: ResilientInformer<AnalysisRunObject>;
+  readonly templates: ResilientInformer<AnalysisTemplateObject>;
   /** Cluster-scoped templates; not watched in namespaced mode (no cluster-wide read there). */
-  readonly clusterTemplates: ResilientInformer<TemplateObject> | undefined;
+  readonly clusterTemplates: ResilientInformer<AnalysisTemplateObject> | undefined;
   /** Per Rollout, the resourceVersion our last status write replaced: while the cache still shows it, the cache is behind us. */
   readonly #replaced = new Map<string, string>();
 
@@ -116,7 +113,7 @@ export class RolloutController {
         .list()
         .filter((r) => rolloutRoutes(r).some((ref) => ref.name === route.metadata.name && ref.namespace === route.metadata.namespace))
         .map(objectKey);
-    const usersOfTemplate = (clusterScope: boolean) => (t: TemplateObject): Keys => {
+    const usersOfTemplate = (clusterScope: boolean) => (t: AnalysisTemplateObject): Keys => {
       const key = templateKey({ templateName: t.metadata.name ?? '', clusterScope });
       return this.rollouts
         .list(clusterScope ? undefined : t.metadata.namespace)

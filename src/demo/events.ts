@@ -4,7 +4,7 @@
 import { isCompletedPhase, type AnalysisRun } from '../api/analysis.ts';
 import type { GitSource } from '../api/gitsource.ts';
 import type { Rollout } from '../api/rollout.ts';
-import { describeStep } from '../cli/rollout-view.ts';
+import { describeStep } from '../engine/index.ts';
 
 export interface Snapshot {
   rollout?: Rollout;
