@@ -8,6 +8,12 @@
 #   helm        helm
 #   kustomize   kustomize
 #   gateway-api the released CRD manifests (standard and experimental channels)
+#   istio       Istio's CRD manifests (istio.io/api)
+#   traefik     Traefik's CRD manifests
+#   smi         SMI's TrafficSplit CRD manifest (smi-sdk-go)
+#
+# The last four are built from nothing: their CRD manifests are copied out of
+# the module (fetched into the module cache) into the tool's cache directory.
 #
 # Each tool's version and the checksums of everything it is built from are
 # pinned by a wrapper module under tools/<tool>/ (go.mod, go.sum). A cached tool
@@ -175,29 +181,84 @@ build_tool() {
   done
 }
 
-# Copies a module's CRD manifests: `copy_manifests TOOL MODULE VERSION`.
+# The tools that are a set of CRD manifests copied from a module (nothing is
+# built), and the others.
+manifest_tools=(gateway-api istio traefik smi)
+built_tools=(kubernetes etcd prometheus helm kustomize)
+is_manifest_tool() { [[ " ${manifest_tools[*]} " == *" $1 "* ]]; }
+
+# Sets $module, $version and $sets (NAME=PATH...) for a manifest tool: each set
+# is a directory of the tool's cache directory, holding the manifest at PATH in
+# the module (a file, or each *.yaml and *.yml of a directory but its
+# kustomization.yaml).
+# src/sandbox/tool-versions.ts (CRD_MANIFEST_TOOLS) names the same sets.
+describe_manifests() {
+  case "$1" in
+    gateway-api)
+      module=sigs.k8s.io/gateway-api
+      sets=(standard=config/crd/standard experimental=config/crd/experimental)
+      ;;
+    istio)
+      # Every Istio CRD, as Istio's base chart installs them.
+      module=istio.io/api sets=(crds=kubernetes/customresourcedefinitions.gen.yaml)
+      ;;
+    traefik)
+      # The file Traefik's documentation installs (its traefik.io_*.yaml concatenated).
+      module=github.com/traefik/traefik/v3 sets=(crds=docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml)
+      ;;
+    smi)
+      # An apiextensions.k8s.io/v1beta1 CRD: the sandbox converts it to v1 when
+      # it installs it (src/sandbox/bootstrap.ts).
+      module=github.com/servicemeshinterface/smi-sdk-go sets=(crds=crds/split.yaml)
+      ;;
+  esac
+  local v
+  v=$(required "$1" "$module")
+  version=${v#v}
+  [[ -n "$version" ]] || fail "tools/$1/go.mod pins no version of $module"
+}
+
+manifests_stamp() { stamp_of "$1" "manifests|${sets[*]}"; }
+
+# Whether a manifest tool's copy is missing or stale (prints its name then).
+missing_manifests() {
+  describe_manifests "$1"
+  [[ "$(cat "$cache/$1-$version/.stamp" 2>/dev/null)" == "$(manifests_stamp "$1")" ]] || echo "$1"
+}
+
+# Copies a manifest tool's sets out of its module, fetched into the module cache.
 copy_manifests() {
-  local tool=$1 module=$2 version=$3
-  local out="$cache/$tool-$version"
-  local stamp
-  stamp=$(stamp_of "$tool" "manifests")
+  local tool=$1 out stamp json dir zip start set name path
+  describe_manifests "$tool"
+  out="$cache/$tool-$version"
+  stamp=$(manifests_stamp "$tool")
   if [[ "$(cat "$out/.stamp" 2>/dev/null)" == "$stamp" ]]; then
     say "$tool $version: cached in $out"
     return
   fi
+  start=$(date +%s)
   say "fetching $tool $version"
-  local dir
-  dir=$(cd "$tools/$tool" && "$go" mod download -json "$module" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
-  [[ -d "$dir/config/crd/standard" ]] || fail "$module@$version has no config/crd/standard"
-  rm -rf "$out"
-  mkdir -p "$out"
-  for channel in standard experimental; do
-    mkdir -p "$out/$channel"
-    find "$dir/config/crd/$channel" -maxdepth 1 -name '*.yaml' ! -name kustomization.yaml -exec cp {} "$out/$channel/" \;
-    chmod -R u+w "$out/$channel"
+  json=$(cd "$tools/$tool" && "$go" mod download -json "$module") || fail "could not fetch $module@v$version"
+  dir=$(sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p' <<<"$json")
+  zip=$(sed -n 's/^\s*"Zip": "\(.*\)",$/\1/p' <<<"$json")
+  [[ -d "$dir" ]] || fail "$module@v$version: no module directory"
+  rm -rf "$out.partial"
+  for set in "${sets[@]}"; do
+    name=${set%%=*} path=$dir/${set#*=}
+    mkdir -p "$out.partial/$name"
+    if [[ -f "$path" ]]; then
+      cp "$path" "$out.partial/$name/"
+    elif [[ -d "$path" ]]; then
+      find "$path" -maxdepth 1 \( -name '*.yaml' -o -name '*.yml' \) ! -name kustomization.yaml -exec cp {} "$out.partial/$name/" \;
+    fi
+    [[ -n "$(ls -A "$out.partial/$name")" ]] || fail "$module@v$version has no manifests at ${set#*=}"
   done
-  echo "$stamp" >"$out/.stamp"
-  say "copied $tool $version manifests into $out"
+  # Files of the module cache are read-only.
+  chmod -R u+w "$out.partial"
+  echo "$stamp" >"$out.partial/.stamp"
+  rm -rf "$out"
+  mv "$out.partial" "$out"
+  say "copied $tool $version manifests into $out (module $(du -k "$zip" | cut -f1) KiB zipped, $(du -sk "$dir" | cut -f1) KiB unpacked, $(($(date +%s) - start))s)"
 }
 
 only_go=false
@@ -205,11 +266,14 @@ selected=()
 for arg in "$@"; do
   case "$arg" in
     --go) only_go=true ;;
-    kubernetes | etcd | prometheus | helm | kustomize | gateway-api) selected+=("$arg") ;;
-    *) fail "unknown argument \"$arg\" (tools: kubernetes etcd prometheus helm kustomize gateway-api)" ;;
+    --*) fail "unknown argument \"$arg\" (tools: ${built_tools[*]} ${manifest_tools[*]})" ;;
+    *)
+      [[ " ${built_tools[*]} ${manifest_tools[*]} " == *" $arg "* ]] || fail "unknown argument \"$arg\" (tools: ${built_tools[*]} ${manifest_tools[*]})"
+      selected+=("$arg")
+      ;;
   esac
 done
-((${#selected[@]})) || selected=(kubernetes etcd prometheus gateway-api helm kustomize)
+((${#selected[@]})) || selected=(kubernetes etcd prometheus "${manifest_tools[@]}" helm kustomize)
 
 ensure_go
 if $only_go; then
@@ -222,9 +286,8 @@ started=$(date +%s)
 # The plan first, so that a progress display knows what is ahead.
 plan=()
 for tool in "${selected[@]}"; do
-  if [[ "$tool" == gateway-api ]]; then
-    v=$(required gateway-api sigs.k8s.io/gateway-api)
-    [[ "$(cat "$cache/gateway-api-${v#v}/.stamp" 2>/dev/null)" == "$(stamp_of gateway-api manifests)" ]] || plan+=(gateway-api)
+  if is_manifest_tool "$tool"; then
+    mapfile -t -O "${#plan[@]}" plan < <(missing_manifests "$tool")
   else
     mapfile -t -O "${#plan[@]}" plan < <(missing_binaries "$tool")
   fi
@@ -232,9 +295,8 @@ done
 ((${#plan[@]} == 0)) || say "plan: ${plan[*]}"
 
 for tool in "${selected[@]}"; do
-  if [[ "$tool" == gateway-api ]]; then
-    v=$(required gateway-api sigs.k8s.io/gateway-api)
-    copy_manifests gateway-api sigs.k8s.io/gateway-api "${v#v}"
+  if is_manifest_tool "$tool"; then
+    copy_manifests "$tool"
   else
     build_tool "$tool"
   fi

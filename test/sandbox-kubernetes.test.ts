@@ -1,7 +1,7 @@
 // The sandbox is the Kubernetes the README says: the API server's version,
 // Prometheus finding pods through kubernetes_sd_configs as in a production
-// cluster, the released Gateway API CRDs validating what is written, and
-// helm v4 installing a chart for real.
+// cluster, the released CRDs of Gateway API, Istio, Traefik and SMI
+// validating what is written, and helm v4 installing a chart for real.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import { ApiException, VersionApi } from '@kubernetes/client-node';
 import axios from 'axios';
 import { load } from 'js-yaml';
 import { kubernetesVersion, sandboxBinary, sandboxToolRelease } from '../src/sandbox/index.ts';
+import { CONVERTED_FROM_ANNOTATION, crdManifests } from '../src/sandbox/bootstrap.ts';
 import { repoRoot } from '../src/sandbox/paths.ts';
 import { waitFor } from '../src/util/wait.ts';
 import { demoDeployment, namespace } from './support/demo-app.ts';
@@ -161,6 +162,118 @@ describe('sandbox on current Kubernetes', () => {
         namespace: ns,
         body: { ...route('valid', { name: 'web-stable', port: 80, weight: 80 }), spec: { rules: [{ backendRefs: [{ name: 'web-stable', port: 80, weight: 80 }, { name: 'web-canary', port: 80, weight: 20 }] }] } },
       });
+    });
+  });
+
+  describe('the released CRDs of Istio, Traefik and SMI', () => {
+    const VIRTUAL_SERVICES = { group: 'networking.istio.io', version: 'v1', plural: 'virtualservices', kind: 'VirtualService' };
+    const DESTINATION_RULES = { group: 'networking.istio.io', version: 'v1', plural: 'destinationrules', kind: 'DestinationRule' };
+    const TRAEFIK_SERVICES = { group: 'traefik.io', version: 'v1alpha1', plural: 'traefikservices', kind: 'TraefikService' };
+    const TRAFFIC_SPLITS = { group: 'split.smi-spec.io', version: 'v1alpha4', plural: 'trafficsplits', kind: 'TrafficSplit' };
+    type Resource = typeof VIRTUAL_SERVICES;
+
+    const object = (r: Resource, name: string, spec: object): object => ({ apiVersion: `${r.group}/${r.version}`, kind: r.kind, metadata: { name, namespace: ns }, spec });
+    const create = (r: Resource, name: string, spec: object): Promise<unknown> =>
+      sb.custom.createNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace: ns, body: object(r, name, spec) });
+
+    interface Cause {
+      reason: string;
+      field: string;
+      message: string;
+    }
+
+    /** The causes of the 422 the API server answers an invalid object with. */
+    async function rejection(r: Resource, name: string, spec: object): Promise<Cause[]> {
+      try {
+        await create(r, name, spec);
+      } catch (err) {
+        assert.ok(err instanceof ApiException, String(err));
+        assert.equal(err.code, 422, `rejected as invalid: ${String(err.body)}`);
+        return (JSON.parse(String(err.body)) as { details: { causes: Cause[] } }).details.causes;
+      }
+      assert.fail(`the API server accepted an invalid ${r.kind}`);
+    }
+
+    /** Asserts that the schema refused `field` for not being of `type`. */
+    function refusedType(causes: Cause[], field: string, type: string): void {
+      assert.ok(
+        causes.some((c) => c.reason === 'FieldValueTypeInvalid' && c.field === field && c.message.includes(`${field} in body must be of type ${type}`)),
+        `${field} refused as not ${type}: ${JSON.stringify(causes)}`,
+      );
+    }
+
+    // What Weir's routers write: weights across the stable and canary backends.
+    const virtualService = (weight: unknown): object => ({
+      hosts: ['web'],
+      http: [{ name: 'primary', route: [{ destination: { host: 'web-stable' }, weight }, { destination: { host: 'web-canary' }, weight: 20 }] }],
+    });
+    const destinationRule = (labels: unknown): object => ({
+      host: 'web',
+      subsets: [{ name: 'stable', labels }, { name: 'canary', labels: { 'rollouts-pod-template-hash': 'canary-hash' } }],
+    });
+    const traefikService = (weight: unknown): object => ({
+      weighted: { services: [{ name: 'web-stable', port: 80, weight }, { name: 'web-canary', port: 80, weight: 20 }] },
+    });
+    const trafficSplit = (weight: unknown): object => ({ service: 'web', backends: [{ service: 'web-stable', weight }, { service: 'web-canary', weight: 20 }] });
+
+    it('are installed from the pinned releases: every CRD of each, Established', async () => {
+      const lines = await sb.kubectl(['get', 'crd', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}']);
+      const established = new Set(lines.split('\n').filter((l) => l.endsWith(' True')).map((l) => l.split(' ')[0]));
+      for (const tool of ['istio', 'traefik', 'smi'] as const) {
+        const names = (await crdManifests(tool)).filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata?.name ?? '');
+        assert.ok(names.length > 0, `${tool} has CRDs`);
+        assert.deepEqual(names.filter((n) => !established.has(n)), [], `every ${tool} CRD Established`);
+      }
+    });
+
+    it('serve VirtualService and DestinationRule in networking.istio.io/v1, TraefikService in traefik.io/v1alpha1, TrafficSplit in split.smi-spec.io/v1alpha4 only', async () => {
+      const group = async (name: string): Promise<{ versions: string[]; preferred: string }> => {
+        const g = JSON.parse(await sb.kubectl(['get', '--raw', `/apis/${name}`])) as { versions: { version: string }[]; preferredVersion: { version: string } };
+        return { versions: g.versions.map((v) => v.version).sort(), preferred: g.preferredVersion.version };
+      };
+      assert.deepEqual(await group('networking.istio.io'), { versions: ['v1', 'v1alpha3', 'v1beta1'], preferred: 'v1' });
+      assert.deepEqual(await group('traefik.io'), { versions: ['v1alpha1'], preferred: 'v1alpha1' });
+      // SMI's v0.5.0 CRD lists v1alpha1 to v1alpha3 but serves only v1alpha4.
+      assert.deepEqual(await group('split.smi-spec.io'), { versions: ['v1alpha4'], preferred: 'v1alpha4' });
+      for (const r of [VIRTUAL_SERVICES, DESTINATION_RULES, TRAEFIK_SERVICES, TRAFFIC_SPLITS]) {
+        const list = JSON.parse(await sb.kubectl(['get', '--raw', `/apis/${r.group}/${r.version}`])) as { resources: { name: string; kind: string }[] };
+        assert.ok(list.resources.some((res) => res.name === r.plural && res.kind === r.kind), `${r.kind} served in ${r.group}/${r.version}`);
+      }
+    });
+
+    it('SMI\'s TrafficSplit CRD, published as apiextensions.k8s.io/v1beta1, is installed converted to v1 with its schema', async () => {
+      const crd = JSON.parse(await sb.kubectl(['get', 'crd', 'trafficsplits.split.smi-spec.io', '-o', 'json'])) as {
+        metadata: { annotations: Record<string, string> };
+        spec: { versions: { name: string; served: boolean; schema: { openAPIV3Schema: { properties: { spec: { required: string[] } } } } }[] };
+      };
+      assert.equal(crd.metadata.annotations[CONVERTED_FROM_ANNOTATION], 'apiextensions.k8s.io/v1beta1');
+      assert.deepEqual(crd.spec.versions.map((v) => [v.name, v.served]), [['v1alpha4', true], ['v1alpha3', false], ['v1alpha2', false], ['v1alpha1', false]]);
+      assert.deepEqual(crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.required, ['service', 'backends']);
+    });
+
+    it('accept a valid object of each, as Weir writes them', async () => {
+      await create(VIRTUAL_SERVICES, 'valid', virtualService(80));
+      await create(DESTINATION_RULES, 'valid', destinationRule({ 'rollouts-pod-template-hash': 'stable-hash' }));
+      await create(TRAEFIK_SERVICES, 'valid', traefikService(80));
+      await create(TRAFFIC_SPLITS, 'valid', trafficSplit(80));
+    });
+
+    it('refuse a VirtualService whose route weight is not an integer, saying which field', async () => {
+      refusedType(await rejection(VIRTUAL_SERVICES, 'string-weight', virtualService('eighty')), 'spec.http[0].route[0].weight', 'integer');
+    });
+
+    it('refuse a DestinationRule whose subset labels are not a map, saying which field', async () => {
+      refusedType(await rejection(DESTINATION_RULES, 'string-labels', destinationRule('stable')), 'spec.subsets[0].labels', 'object');
+    });
+
+    it('refuse a TraefikService whose weighted service weight is not an integer, saying which field', async () => {
+      refusedType(await rejection(TRAEFIK_SERVICES, 'string-weight', traefikService('eighty')), 'spec.weighted.services[0].weight', 'integer');
+    });
+
+    it('refuse a TrafficSplit whose backend weight is not a number, or without backends, saying which field', async () => {
+      refusedType(await rejection(TRAFFIC_SPLITS, 'string-weight', trafficSplit('eighty')), 'spec.backends[0].weight', 'number');
+      const missing = await rejection(TRAFFIC_SPLITS, 'no-backends', { service: 'web' });
+      assert.ok(missing.some((c) => c.reason === 'FieldValueRequired' && c.field === 'spec.backends'), JSON.stringify(missing));
     });
   });
 

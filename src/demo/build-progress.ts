@@ -14,6 +14,9 @@ const ESTIMATES: Readonly<Record<string, number>> = {
   etcd: 30,
   prometheus: 150,
   'gateway-api': 3,
+  istio: 2,
+  traefik: 5,
+  smi: 2,
   helm: 90,
   kustomize: 30,
 };

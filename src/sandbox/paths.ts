@@ -3,7 +3,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { toolRelease, type SandboxTool } from './tool-versions.ts';
+import { CRD_MANIFEST_TOOLS, toolRelease, type BuiltSandboxTool, type CrdManifestSet, type CrdManifestTool, type SandboxTool } from './tool-versions.ts';
 
 /** The repository root (this file is src/sandbox/paths.ts). */
 export const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -32,13 +32,22 @@ export function kubernetesBinDir(): string {
 }
 
 /** The path of a built binary of one of the sandbox's tools. */
-export function sandboxBinary(tool: Exclude<SandboxTool, 'gateway-api' | 'kubernetes'>): string {
+export function sandboxBinary(tool: Exclude<BuiltSandboxTool, 'kubernetes'>): string {
   return join(sandboxToolDir(tool), 'bin', tool);
 }
 
+/**
+ * The directory of one set of a CRD manifest tool's manifests, as
+ * scripts/build-sandbox-tools.sh copies them from its module: by default the
+ * set the sandbox installs.
+ */
+export function crdManifestsDir<T extends CrdManifestTool>(tool: T, set?: CrdManifestSet<T>): string {
+  return join(sandboxToolDir(tool), set ?? CRD_MANIFEST_TOOLS[tool].installed);
+}
+
 /** The Gateway API CRD manifests of one release channel. */
-export function gatewayApiManifestsDir(channel: 'standard' | 'experimental' = 'standard'): string {
-  return join(sandboxToolDir('gateway-api'), channel);
+export function gatewayApiManifestsDir(channel: CrdManifestSet<'gateway-api'> = 'standard'): string {
+  return crdManifestsDir('gateway-api', channel);
 }
 
 export const INSTANCE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}$/;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from './paths.ts';
-import { SANDBOX_TOOLS, releaseOf, requiredVersion, toolRelease, type SandboxTool } from './tool-versions.ts';
+import { CRD_MANIFEST_TOOLS, SANDBOX_TOOLS, isCrdManifestTool, releaseOf, requiredVersion, toolRelease, type SandboxTool } from './tool-versions.ts';
 
 describe('requiredVersion', () => {
   const goMod = [
@@ -72,4 +72,25 @@ describe('the wrapper modules under tools/', () => {
       assert.equal(version, `v0.${minor ?? ''}.${patch ?? ''}`, `${from ?? ''} at the matching staging version`);
     }
   });
+});
+
+describe('the CRD manifest tools', () => {
+  const script = readFileSync(join(repoRoot, 'scripts', 'build-sandbox-tools.sh'), 'utf8');
+  const listOf = (name: string): string[] => new RegExp(`^${name}=\\(([^)]*)\\)$`, 'm').exec(script)?.[1]?.split(/\s+/) ?? [];
+
+  it('are the build script\'s manifest tools, and with its built tools every sandbox tool', () => {
+    assert.deepEqual(listOf('manifest_tools'), Object.keys(CRD_MANIFEST_TOOLS));
+    assert.deepEqual([...listOf('built_tools'), ...listOf('manifest_tools')].sort(), Object.keys(SANDBOX_TOOLS).sort());
+    assert.ok(isCrdManifestTool('istio'));
+    assert.ok(!isCrdManifestTool('helm'));
+  });
+
+  for (const [tool, { sets, installed }] of Object.entries(CRD_MANIFEST_TOOLS)) {
+    it(`${tool}: copies the sets the script copies, among them the one installed (${installed})`, () => {
+      const block = new RegExp(`^    ${tool}\\)\\n([\\s\\S]*?);;`, 'm').exec(script.slice(script.indexOf('describe_manifests() {')))?.[1] ?? '';
+      const copied = [...(/sets=\(([^)]*)\)/.exec(block)?.[1] ?? '').matchAll(/([\w-]+)=\S+/g)].map((m) => m[1]);
+      assert.deepEqual(copied, [...sets]);
+      assert.ok((sets as readonly string[]).includes(installed));
+    });
+  }
 });

@@ -10,11 +10,39 @@ export const SANDBOX_TOOLS = {
   etcd: 'go.etcd.io/etcd/server/v3',
   prometheus: 'github.com/prometheus/prometheus',
   'gateway-api': 'sigs.k8s.io/gateway-api',
+  istio: 'istio.io/api',
+  traefik: 'github.com/traefik/traefik/v3',
+  smi: 'github.com/servicemeshinterface/smi-sdk-go',
   helm: 'helm.sh/helm/v4',
   kustomize: 'sigs.k8s.io/kustomize/kustomize/v5',
 } as const;
 
 export type SandboxTool = keyof typeof SANDBOX_TOOLS;
+
+/**
+ * The sandbox tools that are a set of CRD manifests copied from their module
+ * (nothing is built), with the sets scripts/build-sandbox-tools.sh copies into
+ * the tool's cache directory (one subdirectory each) and the one the sandbox
+ * installs at bootstrap.
+ */
+export const CRD_MANIFEST_TOOLS = {
+  'gateway-api': { sets: ['standard', 'experimental'], installed: 'standard' },
+  istio: { sets: ['crds'], installed: 'crds' },
+  traefik: { sets: ['crds'], installed: 'crds' },
+  smi: { sets: ['crds'], installed: 'crds' },
+} as const satisfies Partial<Record<SandboxTool, { sets: readonly string[]; installed: string }>>;
+
+export type CrdManifestTool = keyof typeof CRD_MANIFEST_TOOLS;
+
+/** A set of manifests of one CRD manifest tool ("standard" of Gateway API). */
+export type CrdManifestSet<T extends CrdManifestTool = CrdManifestTool> = (typeof CRD_MANIFEST_TOOLS)[T]['sets'][number];
+
+/** The sandbox tools that are built binaries, one named after its tool unless it is Kubernetes (several). */
+export type BuiltSandboxTool = Exclude<SandboxTool, CrdManifestTool>;
+
+export function isCrdManifestTool(tool: SandboxTool): tool is CrdManifestTool {
+  return Object.hasOwn(CRD_MANIFEST_TOOLS, tool);
+}
 
 /**
  * The version `goMod` requires of `module` ("v1.37.2"), from a one-line
