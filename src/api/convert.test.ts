@@ -15,7 +15,7 @@ function argoRollout(): Record<string, unknown> {
         canary: {
           steps: [{ setWeight: 20 }, { pause: { duration: '1m' } }],
           // Not supported by Weir: must survive conversion for validation to report it.
-          trafficRouting: { nginx: { stableIngress: 'app' } },
+          trafficRouting: { alb: { ingress: 'app' } },
         },
       },
     },
@@ -29,7 +29,7 @@ describe('convertArgoRollout', () => {
     assert.equal(converted.apiVersion, 'weir.dev/v1alpha1');
     assert.deepEqual({ ...converted, apiVersion: input.apiVersion }, input);
     const errors = validateRollout(converted).errors;
-    assert.ok(errors.some((e) => e.path === 'spec.strategy.canary.trafficRouting.nginx' && e.message.includes('not supported by Weir')));
+    assert.ok(errors.some((e) => e.path === 'spec.strategy.canary.trafficRouting.alb' && e.message.includes('not supported by Weir')));
   });
 
   it('is pure: the input is not modified and the result shares nothing with it', () => {

@@ -28,7 +28,6 @@ export {
   type PathSegment,
   type ValidationResult,
 } from './validate.ts';
-export { rolloutRoutes } from './traffic-routing.ts';
 export { ARGO_KINDS, convertArgoObject, convertArgoRollout, isArgoKind, isArgoRollout } from './convert.ts';
 export { MAX_ANNOTATIONS_BYTES, WEIR_KINDS, annotationsProblem, kindProblem, type KindProblem } from './kinds.ts';
 export {

@@ -3,6 +3,37 @@
 import Type, { type Static } from 'typebox';
 import { AnalysisTemplateRef, AnalysisRunArgument, Condition, Duration, IntOrString, LabelSelector, ObjectMeta, Opaque, PodMetadata, RolloutAnalysis, StringMap } from './common.ts';
 
+/** Argo's StringMatch: exactly one of exact, prefix, regex (validation). */
+export const StringMatch = Type.Object({
+  exact: Type.Optional(Type.String()),
+  prefix: Type.Optional(Type.String()),
+  regex: Type.Optional(Type.String()),
+});
+
+export const SetHeaderRoute = Type.Object({
+  name: Type.String({ description: 'A route listed in trafficRouting.managedRoutes.' }),
+  match: Type.Optional(
+    Type.Array(Type.Object({ headerName: Type.String(), headerValue: StringMatch }), {
+      description: 'All must match (AND); requests that match go to the canary. Without a match the route is removed.',
+    }),
+  ),
+});
+
+export const SetMirrorRoute = Type.Object({
+  name: Type.String({ description: 'A route listed in trafficRouting.managedRoutes.' }),
+  match: Type.Optional(
+    Type.Array(
+      Type.Object({
+        method: Type.Optional(StringMatch),
+        path: Type.Optional(StringMatch),
+        headers: Type.Optional(Type.Record(Type.String(), StringMatch)),
+      }),
+      { description: 'Any may match (OR); matched requests are copied to the canary. Without a match the route is removed.' },
+    ),
+  ),
+  percentage: Type.Optional(Type.Integer({ description: 'Share of the matched requests copied, 0-100 (default 100).' })),
+});
+
 export const CanaryStep = Type.Object({
   setWeight: Type.Optional(Type.Integer({ description: 'Percentage of traffic to send to the canary (0-100).' })),
   pause: Type.Optional(
@@ -19,18 +50,11 @@ export const CanaryStep = Type.Object({
   ),
   analysis: Type.Optional(RolloutAnalysis),
   experiment: Type.Optional(Opaque('Argo Rollouts experiment step (not supported by Weir)')),
-  setHeaderRoute: Type.Optional(Opaque('Argo Rollouts header route step (not supported by Weir)')),
-  setMirrorRoute: Type.Optional(Opaque('Argo Rollouts mirror route step (not supported by Weir)')),
+  setHeaderRoute: Type.Optional(SetHeaderRoute),
+  setMirrorRoute: Type.Optional(SetMirrorRoute),
   plugin: Type.Optional(Opaque('Argo Rollouts step plugin (not supported by Weir)')),
 });
 export type CanaryStep = Static<typeof CanaryStep>;
-
-/** Gateway API routing, in the form of Argo's argoproj-labs/gatewayAPI plugin config. */
-export const GatewayApiRouting = Type.Object({
-  httpRoute: Type.Optional(Type.String()),
-  httpRoutes: Type.Optional(Type.Array(Type.Object({ name: Type.String(), useHeaderRoutes: Type.Optional(Type.Boolean()) }))),
-  namespace: Type.Optional(Type.String()),
-});
 
 export const TrafficRouting = Type.Object(
   {

@@ -22,16 +22,17 @@
 // - canary: maxSurge/maxUnavailable an integer ≥ 0 or "N%" with N ≤ 100, not
 //   both 0; canaryService ≠ stableService, both required with trafficRouting
 //   (Weir: Argo requires them only for some routers); scaleDownDelaySeconds
-//   and dynamicStableScale only with trafficRouting, not together;
+//   only with trafficRouting; dynamicStableScale: true not supported (Weir);
 //   *DelaySeconds ≥ 0 (Weir); antiAffinity and pingPong not supported (Weir).
-// - trafficRouting: only plugins["argoproj-labs/gatewayAPI"] with httpRoute or
-//   httpRoutes (and namespace); other routers, plugins, plugin fields and
-//   maxTrafficWeight not supported (Weir).
+// - trafficRouting: the routers of src/traffic (nginx, istio, smi, traefik,
+//   plugins["argoproj-labs/gatewayAPI"]), each section checked by its router;
+//   other routers and plugins, and maxTrafficWeight, not supported (Weir).
+//   setHeaderRoute / setMirrorRoute: the route listed in managedRoutes, and
+//   within what every configured router can hold (src/traffic/steps.ts).
 // - steps: exactly one action each (Weir counts setCanaryScale too); setWeight
 //   0..100; pause duration ≥ 0 and parseable; setCanaryScale needs
 //   trafficRouting and exactly one of weight (0..100), replicas (≥ 0),
-//   matchTrafficWeight; experiment, setHeaderRoute, setMirrorRoute and plugin
-//   steps not supported (Weir).
+//   matchTrafficWeight; experiment and plugin steps not supported (Weir).
 // - analysis (steps and background): ≥ 1 template, templateName set and not
 //   listed twice, argument names unique, value xor valueFrom, valueFrom with
 //   one source, fieldRef paths into metadata the downward API offers;
@@ -51,9 +52,12 @@ import {
 } from './analysis.ts';
 import { API_VERSION, ARGO_API_VERSION } from './common.ts';
 import { parseDuration } from './duration.ts';
+import { labelNameProblem, labelValueProblem, qualifiedNameProblem, serviceNameProblem, subdomainProblem, unknownFieldMessage } from './names.ts';
 import { GitSource } from './gitsource.ts';
 import { checkContainerFields } from './pod-template.ts';
-import { GatewayApiRouting, Rollout } from './rollout.ts';
+import { Rollout } from './rollout.ts';
+import { routersOf, type ConfiguredRouter } from '../traffic/index.ts';
+import { managedRouteProblems, type RouteStep } from '../traffic/steps.ts';
 
 export interface FieldError {
   /** Field path, e.g. `spec.strategy.canary.steps[2].setWeight`; `""` for the object itself. */
@@ -70,44 +74,13 @@ export interface ValidationResult {
 
 export type PathSegment = string | number;
 
-/** The Gateway API traffic router plugin of Argo Rollouts, the one router Weir implements. */
-export const GATEWAY_API_PLUGIN = 'argoproj-labs/gatewayAPI';
+export { GATEWAY_API_PLUGIN } from '../traffic/index.ts';
 
 /** Canary step actions Weir runs. */
-export const SUPPORTED_STEP_ACTIONS = ['setWeight', 'pause', 'setCanaryScale', 'analysis'] as const;
+export const SUPPORTED_STEP_ACTIONS = ['setWeight', 'pause', 'setCanaryScale', 'analysis', 'setHeaderRoute', 'setMirrorRoute'] as const;
 /** Canary step actions Argo Rollouts has and Weir does not. */
-export const UNSUPPORTED_STEP_ACTIONS = ['experiment', 'setHeaderRoute', 'setMirrorRoute', 'plugin'] as const;
+export const UNSUPPORTED_STEP_ACTIONS = ['experiment', 'plugin'] as const;
 const STEP_ACTIONS: readonly string[] = [...SUPPORTED_STEP_ACTIONS, ...UNSUPPORTED_STEP_ACTIONS];
-
-/** Argo Rollouts' built-in traffic routers (trafficRouting.<key>), none of which Weir implements. */
-const ARGO_ROUTERS: Readonly<Record<string, string>> = {
-  istio: 'Istio',
-  nginx: 'NGINX Ingress',
-  alb: 'AWS ALB',
-  smi: 'SMI',
-  ambassador: 'Ambassador',
-  appMesh: 'AWS App Mesh',
-  traefik: 'Traefik',
-  apisix: 'Apache APISIX',
-};
-
-/** Fields of the argoproj-labs/gatewayAPI plugin's configuration Weir does not implement. */
-const GATEWAY_API_UNSUPPORTED = new Set([
-  'grpcRoute',
-  'grpcRoutes',
-  'tcpRoute',
-  'tcpRoutes',
-  'tlsRoute',
-  'tlsRoutes',
-  'httpRouteSelector',
-  'grpcRouteSelector',
-  'tcpRouteSelector',
-  'tlsRouteSelector',
-  'configMap',
-  'disableInProgressLabel',
-  'inProgressLabelKey',
-  'inProgressLabelValue',
-]);
 
 const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 const DEFAULT_REVISION_HISTORY_LIMIT = 10;
@@ -181,43 +154,6 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
 function joinOr(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1] ?? ''}`;
-}
-
-// Kubernetes name and label syntax (k8s.io/apimachinery/pkg/util/validation).
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const QUALIFIED_NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-
-function subdomainProblem(name: string): string | undefined {
-  if (name.length > 253) return 'must be at most 253 characters';
-  if (!DNS1123_SUBDOMAIN.test(name)) return 'must be a DNS-1123 subdomain: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit';
-  return undefined;
-}
-function labelNameProblem(name: string): string | undefined {
-  if (name.length > 63) return 'must be at most 63 characters';
-  if (!DNS1123_LABEL.test(name)) return 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit';
-  return undefined;
-}
-function serviceNameProblem(name: string): string | undefined {
-  if (name.length > 63) return 'must be at most 63 characters';
-  if (!DNS1035_LABEL.test(name)) return 'must be a valid Service name: lowercase letters, digits and "-", starting with a letter and ending with a letter or digit';
-  return undefined;
-}
-function qualifiedNameProblem(key: string): string | undefined {
-  const slash = key.lastIndexOf('/');
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined && (prefix === '' || subdomainProblem(prefix) !== undefined)) return 'has an invalid prefix: it must be a DNS-1123 subdomain such as example.com';
-  if (name === '' || name.length > 63 || !QUALIFIED_NAME_PART.test(name)) {
-    return 'must be a valid key: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit, with an optional DNS prefix and "/"';
-  }
-  return undefined;
-}
-function labelValueProblem(value: string): string | undefined {
-  if (value === '') return undefined;
-  if (value.length > 63 || !QUALIFIED_NAME_PART.test(value)) return 'must be a valid label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit';
-  return undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -402,39 +338,6 @@ function schemaErrors(schema: unknown, value: unknown, prefix: readonly PathSegm
 
 // ---------------------------------------------------------------------------
 // Unknown fields (which the API server would silently drop)
-
-/** Edit distance counting a swap of neighbours as one edit (optimal string alignment), case-insensitive. */
-function editDistance(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  const d: number[][] = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  const at = (i: number, j: number): number => d[i]?.[j] ?? Infinity;
-  for (let i = 1; i <= x.length; i++) {
-    const row = d[i];
-    if (!row) continue;
-    for (let j = 1; j <= y.length; j++) {
-      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
-      row[j] = best;
-    }
-  }
-  return at(x.length, y.length);
-}
-
-function unknownFieldMessage(key: string, known: readonly string[]): string {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const distance = editDistance(key, candidate);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  const hint = best !== undefined && bestDistance <= (best.length <= 4 ? 1 : 2) ? ` (did you mean "${best}"?)` : '';
-  return `unknown field${hint}: the schema has no such field`;
-}
 
 function unknownFields(schema: unknown, value: unknown, path: PathSegment[], problems: Problems, skip: ReadonlySet<string> = new Set()): void {
   if (!isObj(schema) || schema['x-kubernetes-preserve-unknown-fields'] === true || 'anyOf' in schema) return;
@@ -707,78 +610,12 @@ function checkAnalysis(analysis: unknown, path: PathSegment[], ctx: Context): vo
   }
 }
 
-function checkGatewayApiConfig(config: unknown, path: PathSegment[], ctx: Context): void {
-  if (!isObj(config)) return; // the schema reports it
-  schemaErrors(GatewayApiRouting, config, path, ctx.problems);
-  const known = Object.keys(GatewayApiRouting.properties);
-  for (const key of Object.keys(config)) {
-    if (known.includes(key)) continue;
-    if (GATEWAY_API_UNSUPPORTED.has(key)) ctx.problems.add([...path, key], `${notSupported('is')}: Weir's Gateway API routing takes httpRoute or httpRoutes, and namespace`);
-    else ctx.problems.add([...path, key], unknownFieldMessage(key, known));
-  }
-  unknownFields(GatewayApiRouting, config, path, ctx.problems, new Set(Object.keys(config).filter((k) => !known.includes(k))));
-  const httpRoute = config.httpRoute;
-  const httpRoutes = config.httpRoutes;
-  if (httpRoute === undefined && httpRoutes === undefined) {
-    ctx.problems.add(path, 'must name the HTTPRoute whose weights Weir sets: httpRoute (one) or httpRoutes (several)');
-  }
-  if (httpRoute !== undefined && httpRoutes !== undefined) ctx.problems.add([...path, 'httpRoutes'], 'must set either httpRoute or httpRoutes, not both');
-  if (typeof httpRoute === 'string') {
-    const problem = httpRoute === '' ? 'must not be empty' : subdomainProblem(httpRoute);
-    if (problem) ctx.problems.add([...path, 'httpRoute'], problem);
-  }
-  if (Array.isArray(httpRoutes)) {
-    if (httpRoutes.length === 0) ctx.problems.add([...path, 'httpRoutes'], 'must list at least one HTTPRoute');
-    const seen = new Map<string, number>();
-    httpRoutes.forEach((route: unknown, i) => {
-      const name = isObj(route) ? str(route.name) : undefined;
-      if (name === undefined) return;
-      const at = [...path, 'httpRoutes', i, 'name'];
-      const problem = name === '' ? 'must not be empty' : subdomainProblem(name);
-      if (problem) ctx.problems.add(at, problem);
-      const first = seen.get(name);
-      if (first !== undefined) ctx.problems.add(at, `HTTPRoute ${JSON.stringify(name)} is listed twice (also httpRoutes[${first}])`);
-      else seen.set(name, i);
-    });
-  }
-  const namespace = str(config.namespace);
-  if (namespace !== undefined) {
-    const problem = namespace === '' ? 'must not be empty' : labelNameProblem(namespace);
-    if (problem) ctx.problems.add([...path, 'namespace'], problem);
-  }
-}
-
-function checkTrafficRouting(routing: unknown, path: PathSegment[], ctx: Context): void {
-  if (!isObj(routing)) return; // the schema reports it
-  let configured = false;
-  let unsupported = false;
-  const known = ['plugins', 'managedRoutes', 'maxTrafficWeight', ...Object.keys(ARGO_ROUTERS)];
-  for (const key of Object.keys(routing)) {
-    const router = ARGO_ROUTERS[key];
-    if (router !== undefined) {
-      ctx.problems.add([...path, key], `${notSupported(`the ${router} traffic router is`)}; use the ${GATEWAY_API_PLUGIN} plugin (Gateway API HTTPRoute)`);
-      unsupported = true;
-    } else if (key === 'maxTrafficWeight') {
-      ctx.problems.add([...path, key], `${notSupported('is')}: setWeight is a percentage (0-100)`);
-    } else if (!known.includes(key)) {
-      ctx.problems.add([...path, key], unknownFieldMessage(key, known));
-    }
-  }
-  const plugins = routing.plugins;
-  if (isObj(plugins)) {
-    for (const [name, config] of Object.entries(plugins)) {
-      if (name === GATEWAY_API_PLUGIN) {
-        configured = true;
-        checkGatewayApiConfig(config, [...path, 'plugins', name], ctx);
-      } else {
-        ctx.problems.add([...path, 'plugins', name], `${notSupported(`the traffic router plugin ${JSON.stringify(name)} is`)}; only ${GATEWAY_API_PLUGIN} is`);
-        unsupported = true;
-      }
-    }
-  }
-  if (!configured && !unsupported) {
-    ctx.problems.add(path, `must configure a traffic router: Weir supports the ${GATEWAY_API_PLUGIN} plugin (plugins: {"${GATEWAY_API_PLUGIN}": {httpRoute: <name>}})`);
-  }
+function checkTrafficRouting(routing: unknown, path: PathSegment[], ctx: Context): ConfiguredRouter[] {
+  if (!isObj(routing)) return []; // the schema reports it
+  if (routing.maxTrafficWeight !== undefined) ctx.problems.add([...path, 'maxTrafficWeight'], `${notSupported('is')}: setWeight is a percentage (0-100)`);
+  const { routers, problems } = routersOf(routing);
+  for (const p of problems) ctx.problems.add([...path, ...p.path], p.message);
+  return routers;
 }
 
 function checkSteps(steps: unknown, canaryPath: PathSegment[], hasTrafficRouting: boolean, ctx: Context): void {
@@ -824,6 +661,28 @@ function checkSteps(steps: unknown, canaryPath: PathSegment[], hasTrafficRouting
   });
 }
 
+/** Header and mirror route steps against trafficRouting.managedRoutes and what the routers can do. */
+function checkManagedRoutes(canary: Obj, routers: readonly ConfiguredRouter[], at: PathSegment[], ctx: Context): void {
+  const steps = Array.isArray(canary.steps) ? (canary.steps.filter(isObj) as RouteStep[]) : [];
+  const routing = isObj(canary.trafficRouting) ? canary.trafficRouting : undefined;
+  const listed = routing !== undefined && Array.isArray(routing.managedRoutes) ? routing.managedRoutes : [];
+  const managed = listed.map((r: unknown) => (isObj(r) && typeof r.name === 'string' ? r.name : ''));
+  const usesRoutes = steps.some((s) => s.setHeaderRoute !== undefined || s.setMirrorRoute !== undefined);
+  if (routing === undefined) {
+    if (usesRoutes) ctx.problems.add([...at, 'steps'], 'setHeaderRoute and setMirrorRoute steps require spec.strategy.canary.trafficRouting');
+    return;
+  }
+  const stepIndex = new Map<RouteStep, number>();
+  (Array.isArray(canary.steps) ? canary.steps : []).forEach((s: unknown, i) => {
+    if (isObj(s)) stepIndex.set(s, i);
+  });
+  for (const p of managedRouteProblems(steps, managed, routers)) {
+    const step = p.step === undefined ? undefined : steps[p.step];
+    const base: PathSegment[] = step === undefined ? [...at, 'trafficRouting', 'managedRoutes'] : [...at, 'steps', stepIndex.get(step) ?? p.step ?? 0];
+    ctx.problems.add([...base, ...p.path], p.message);
+  }
+}
+
 function checkCanary(canary: Obj, ctx: Context): void {
   const at: PathSegment[] = ['spec', 'strategy', 'canary'];
   const routing = canary.trafficRouting;
@@ -857,16 +716,16 @@ function checkCanary(canary: Obj, ctx: Context): void {
     ctx.problems.add([...at, 'scaleDownDelaySeconds'], 'can only be used with trafficRouting');
   }
   if (canary.dynamicStableScale === true) {
-    if (!hasTrafficRouting) ctx.problems.add([...at, 'dynamicStableScale'], 'can only be used with trafficRouting');
-    else if (canary.scaleDownDelaySeconds !== undefined) ctx.problems.add([...at, 'dynamicStableScale'], 'cannot be used together with scaleDownDelaySeconds');
+    ctx.problems.add([...at, 'dynamicStableScale'], `${notSupported('is')}: the stable ReplicaSet stays at full scale during a canary with a traffic router (remove the field, or set it to false)`);
   }
   if (canary.antiAffinity !== undefined) ctx.problems.add([...at, 'antiAffinity'], notSupported('is'));
   if (canary.pingPong !== undefined) ctx.problems.add([...at, 'pingPong'], notSupported('is'));
   checkLabels(isObj(canary.canaryMetadata) ? canary.canaryMetadata.labels : undefined, [...at, 'canaryMetadata', 'labels'], ctx, true);
   checkLabels(isObj(canary.stableMetadata) ? canary.stableMetadata.labels : undefined, [...at, 'stableMetadata', 'labels'], ctx, true);
 
-  if (hasTrafficRouting) checkTrafficRouting(routing, [...at, 'trafficRouting'], ctx);
+  const routers = hasTrafficRouting ? checkTrafficRouting(routing, [...at, 'trafficRouting'], ctx) : [];
   checkSteps(canary.steps, at, hasTrafficRouting, ctx);
+  checkManagedRoutes(canary, routers, at, ctx);
 
   const background = canary.analysis;
   if (isObj(background)) {

@@ -1,7 +1,8 @@
 // Applies the engine's effects to the cluster. Every write is idempotent:
 // creates adopt an existing object of ours, scales and selectors are merge
-// patches of the desired value, route weights are written with a
-// resourceVersion precondition and retried on conflict.
+// patches of the desired value, the traffic routers' objects are written
+// with a resourceVersion precondition and recomputed on conflict
+// (traffic.ts).
 import {
   AppsV1Api,
   CoreV1Api,
@@ -16,8 +17,7 @@ import type { Rollout } from '../api/rollout.ts';
 import { kubeErrorCode } from '../cluster/errors.ts';
 import type { EventRecorder } from '../cluster/events.ts';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, type Effect } from '../engine/types.ts';
-import type { HttpRoute } from './routes.ts';
-import { setRuleWeights } from './routes.ts';
+import { TrafficRouting } from './traffic.ts';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const RUNS = { group: GROUP, version: VERSION, plural: 'analysisruns' } as const;
@@ -34,8 +34,10 @@ export class EffectApplier {
   readonly #core: CoreV1Api;
   readonly #custom: CustomObjectsApi;
   readonly #events: EventRecorder;
+  readonly #traffic: TrafficRouting;
 
   constructor(kc: KubeConfig, events: EventRecorder) {
+    this.#traffic = new TrafficRouting(kc, undefined, FIELD_MANAGER);
     this.#apps = kc.makeApiClient(AppsV1Api);
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#custom = kc.makeApiClient(CustomObjectsApi);
@@ -92,8 +94,8 @@ export class EffectApplier {
           mergePatch,
         );
         return;
-      case 'setRouteWeights':
-        return this.#setRouteWeights(effect);
+      case 'setTraffic':
+        return this.#traffic.apply(rollout, effect.intent, { stable: effect.stableHash, canary: effect.canaryHash });
       case 'createAnalysisRun':
         return this.#createAnalysisRun(rollout, namespace, effect);
       case 'terminateAnalysisRun':
@@ -167,21 +169,6 @@ export class EffectApplier {
       const owner = existing.metadata?.ownerReferences?.find((o) => o.controller === true);
       if (owner?.uid !== rollout.metadata.uid) {
         throw new Error(`AnalysisRun ${namespace}/${effect.run.metadata.name} exists and is not owned by rollout ${rollout.metadata.name ?? ''}`, { cause: err });
-      }
-    }
-  }
-
-  async #setRouteWeights(effect: Extract<Effect, { type: 'setRouteWeights' }>): Promise<void> {
-    const ref = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace: effect.namespace, name: effect.route };
-    for (let attempt = 0; ; attempt++) {
-      const route = (await this.#custom.getNamespacedCustomObject(ref)) as HttpRoute;
-      const updated = setRuleWeights(route, effect.stableService, effect.canaryService, effect.canaryWeight);
-      if (!updated) throw new Error(`HTTPRoute ${effect.namespace}/${effect.route} has no rule with backendRefs to both ${effect.stableService} and ${effect.canaryService}`);
-      try {
-        await this.#custom.replaceNamespacedCustomObject({ ...ref, body: updated, fieldManager: FIELD_MANAGER });
-        return;
-      } catch (err) {
-        if (kubeErrorCode(err) !== 409 || attempt >= 4) throw err;
       }
     }
   }

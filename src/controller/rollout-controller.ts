@@ -14,7 +14,7 @@ import type { InformerCache } from '../cluster/informer-cache.ts';
 import { planRollout, referencedTemplates, templateKey } from '../engine/index.ts';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, SCALE_DOWN_DEADLINE_ANNOTATION, type Observed, type ObservedReplicaSet } from '../engine/types.ts';
 import type { Logger } from '../util/log.ts';
-import { EffectApplier } from './effects.ts';
+import { EffectApplier, FIELD_MANAGER } from './effects.ts';
 import { INVALID_SPEC, invalidSpecStatus, withoutInvalidSpec } from './invalid-spec.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import {
@@ -22,7 +22,7 @@ import {
   ANALYSIS_TEMPLATES,
   CLUSTER_ANALYSIS_TEMPLATES,
   Controller,
-  HTTP_ROUTES,
+  TRAFFIC_KINDS,
   PODS,
   REPLICA_SETS,
   ROLLOUTS as ROLLOUT_KIND,
@@ -32,11 +32,11 @@ import {
   watches,
   type AnalysisRunObject,
   type AnalysisTemplateObject,
-  type HttpRouteObject,
+  type TrafficObjectOf,
   type Keys,
   type RolloutObject,
 } from './kit/index.ts';
-import { observeRoute, rolloutRoutes } from './routes.ts';
+import { TrafficRouting } from './traffic.ts';
 
 export interface RolloutControllerOptions {
   kubeConfig: KubeConfig;
@@ -71,7 +71,7 @@ export class RolloutController {
   readonly replicaSets: ResilientInformer<V1ReplicaSet>;
   readonly services: ResilientInformer<V1Service>;
   readonly pods: ResilientInformer<V1Pod>;
-  readonly routes: ResilientInformer<HttpRouteObject>;
+  readonly #traffic: TrafficRouting;
   readonly analysisRuns: ResilientInformer<AnalysisRunObject>;
   readonly templates: ResilientInformer<AnalysisTemplateObject>;
   /** Cluster-scoped templates; not watched in namespaced mode (no cluster-wide read there). */
@@ -91,7 +91,7 @@ export class RolloutController {
     this.replicaSets = cache.informer(REPLICA_SETS);
     this.pods = cache.informer(PODS);
     this.services = cache.informer(SERVICES);
-    this.routes = cache.informer(HTTP_ROUTES);
+    this.#traffic = new TrafficRouting(kc, cache, FIELD_MANAGER);
     this.analysisRuns = cache.informer(ANALYSIS_RUNS);
     this.templates = cache.informer(ANALYSIS_TEMPLATES);
     this.clusterTemplates = namespaced ? undefined : cache.informer(CLUSTER_ANALYSIS_TEMPLATES);
@@ -108,10 +108,10 @@ export class RolloutController {
         .list(svc.metadata?.namespace)
         .filter((r) => svc.metadata?.name !== undefined && strategyServices(r).includes(svc.metadata.name))
         .map(objectKey);
-    const usersOfRoute = (route: HttpRouteObject): Keys =>
+    const usersOfTrafficObject = (obj: TrafficObjectOf): Keys =>
       this.rollouts
         .list()
-        .filter((r) => rolloutRoutes(r).some((ref) => ref.name === route.metadata.name && ref.namespace === route.metadata.namespace))
+        .filter((r) => TrafficRouting.concerns(r, obj))
         .map(objectKey);
     const usersOfTemplate = (clusterScope: boolean) => (t: AnalysisTemplateObject): Keys => {
       const key = templateKey({ templateName: t.metadata.name ?? '', clusterScope });
@@ -133,8 +133,8 @@ export class RolloutController {
         watches(REPLICA_SETS, ownerRollout),
         watches(PODS, restartingPodOwner, { events: ['update', 'delete'] }),
         watches(SERVICES, usersOfService),
-        // HTTPRoutes are optional (the CRD may not be installed): do not wait for them.
-        watches(HTTP_ROUTES, usersOfRoute, { optional: true }),
+        // The routers' kinds are optional (their CRDs may not be installed): do not wait for them.
+        ...TRAFFIC_KINDS.map(({ kind }) => watches(kind, usersOfTrafficObject, { optional: true })),
         watches(ANALYSIS_RUNS, ownerRollout),
         watches(ANALYSIS_TEMPLATES, usersOfTemplate(false)),
         ...(namespaced ? [] : [watches(CLUSTER_ANALYSIS_TEMPLATES, usersOfTemplate(true))]),
@@ -232,17 +232,12 @@ export class RolloutController {
         podLabels: rs.spec?.template?.metadata?.labels ?? {},
         podAnnotations: rs.spec?.template?.metadata?.annotations ?? {},
       }));
-    const canary = rollout.spec.strategy.canary;
     const services: Observed['services'] = {};
     for (const svcName of strategyServices(rollout)) {
       const svc = this.services.get(svcName, namespace);
       services[svcName] = svc ? { name: svcName, selector: svc.spec?.selector ?? {} } : undefined;
     }
-    const routes: Observed['routes'] = {};
-    for (const ref of rolloutRoutes(rollout)) {
-      const route = this.routes.get(ref.name, ref.namespace);
-      routes[ref.name] = route && canary?.stableService && canary.canaryService ? observeRoute(route, canary.stableService, canary.canaryService) : undefined;
-    }
+    const traffic = this.#traffic.observe(rollout);
     const hashes = new Set(replicaSets.map((rs) => rs.podTemplateHash));
     const pods = this.pods
       .list(namespace)
@@ -271,7 +266,7 @@ export class RolloutController {
       const template = ref.clusterScope === true ? this.clusterTemplates?.get(ref.templateName) : this.templates.get(ref.templateName, namespace);
       analysisTemplates[templateKey(ref)] = template?.spec;
     }
-    return { replicaSets, services, routes, pods, analysisRuns, analysisTemplates };
+    return { replicaSets, services, traffic, pods, analysisRuns, analysisTemplates };
   }
 
   /** The one status write of a reconcile, skipped when nothing changed; guarded by resourceVersion. */

@@ -21,7 +21,13 @@ const CLUSTER_WIDE = [
   '/api/v1/pods',
   '/api/v1/services',
   '/apis/apps/v1/replicasets',
+  '/apis/gateway.networking.k8s.io/v1/grpcroutes',
   '/apis/gateway.networking.k8s.io/v1/httproutes',
+  '/apis/networking.istio.io/v1/destinationrules',
+  '/apis/networking.istio.io/v1/virtualservices',
+  '/apis/networking.k8s.io/v1/ingresses',
+  '/apis/split.smi-spec.io/v1alpha4/trafficsplits',
+  '/apis/traefik.io/v1alpha1/traefikservices',
   `${WEIR}/analysisruns`,
   `${WEIR}/analysistemplates`,
   `${WEIR}/clusteranalysistemplates`,
@@ -47,7 +53,7 @@ async function wire(namespace: string | undefined): Promise<{ watched: string[];
 }
 
 describe('the controllers share one informer per kind', () => {
-  it('cluster-wide: one informer for each of the nine kinds, none of their own', async () => {
+  it("cluster-wide: one informer for each kind, the routers' kinds among them, none of their own", async () => {
     const { watched, resources } = await wire(undefined);
     assert.deepEqual(watched, CLUSTER_WIDE);
     assert.deepEqual(resources, CLUSTER_WIDE);

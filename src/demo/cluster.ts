@@ -10,7 +10,7 @@ import type { GitSource } from '../api/gitsource.ts';
 import type { Rollout } from '../api/rollout.ts';
 import { ObjectApplier } from '../cluster/apply.ts';
 import { kubeErrorCode } from '../cluster/errors.ts';
-import { rolloutRoutes, type HttpRoute } from '../controller/routes.ts';
+import { TrafficRouting } from '../controller/traffic.ts';
 import { applyAll } from '../sandbox/bootstrap.ts';
 import { repoRoot } from '../sandbox/paths.ts';
 import { waitFor } from '../util/wait.ts';
@@ -37,11 +37,13 @@ export class DemoCluster {
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
   readonly #kc: KubeConfig;
+  readonly #traffic: TrafficRouting;
 
   constructor(kc: KubeConfig) {
     this.#kc = kc;
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.#traffic = new TrafficRouting(kc, undefined, 'weir-demo');
   }
 
   /** Weir's CRDs (crds/*.weir.dev.yaml), applied and served. */
@@ -112,15 +114,8 @@ export class DemoCluster {
       .filter((r) => ownedBy(r, rolloutName))
       .sort((a, b) => createdAt(a).localeCompare(createdAt(b)));
     const snapshot: Snapshot = { runs, ...(rollout ? { rollout } : {}), ...(source ? { source } : {}) };
-    const route = rollout ? rolloutRoutes(rollout)[0] : undefined;
-    const canaryService = rollout?.spec.strategy.canary?.canaryService;
-    if (route && canaryService) {
-      const obj = await this.custom
-        .getNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', namespace: route.namespace, name: route.name })
-        .catch(() => undefined) as HttpRoute | undefined;
-      const ref = obj?.spec?.rules?.flatMap((r) => r.backendRefs ?? []).find((b) => b.name === canaryService);
-      if (ref) snapshot.canaryWeight = ref.weight ?? 1;
-    }
+    const weight = rollout ? (await this.#traffic.read(rollout).catch(() => []))[0]?.canaryWeight : undefined;
+    if (weight !== undefined) snapshot.canaryWeight = weight;
     return snapshot;
   }
 }

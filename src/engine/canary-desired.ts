@@ -12,7 +12,9 @@ import { basicCanaryReplicaCounts, byRevisionDesc, scaleDownOlderReplicaSets, tr
 import { historyLimitDeletes, pushScale } from './replicasets.ts';
 import { abortScaleDown, scaleDownOld } from './scale-down.ts';
 import { canaryScaleAt, previousSetWeight, setWeightAt } from './steps.ts';
-import type { Effect, Observed } from './types.ts';
+import { routesAt } from '../traffic/steps.ts';
+import type { ObservedTraffic, TrafficIntent } from '../traffic/types.ts';
+import type { Effect } from './types.ts';
 
 /** What a degraded rollout would be doing if it were not late. */
 export function degradedMode(r: CanaryReconcile): LifecycleState {
@@ -26,6 +28,8 @@ export interface Desired {
   stableReplicas: number | undefined;
   /** Canary weight for the routes; undefined: leave them. */
   routeWeight: number | undefined;
+  /** The managed routes the routers hold with that weight. */
+  routes: Pick<TrafficIntent, 'headerRoutes' | 'mirrorRoutes'>;
   /** Pod-template hash each Service should select; undefined: leave it. */
   canaryTarget: string | undefined;
   stableTarget: string | undefined;
@@ -38,17 +42,31 @@ export function blockersOf(c: Canary): string[] {
   for (const svc of [c.canary.canaryService, c.canary.stableService]) {
     if (svc !== undefined && c.f.observed.services[svc] === undefined) blockers.push(`Service "${svc}" not found`);
   }
-  if (c.router) {
-    for (const [name, route] of sortedRoutes(c)) {
-      if (route === undefined) blockers.push(`HTTPRoute "${name}" not found`);
-      else if (!route.hasRule) blockers.push(`HTTPRoute "${name}" has no rule referencing both the stable and the canary Service`);
-    }
-  }
+  if (c.router) for (const t of c.f.observed.traffic) blockers.push(...t.problems);
   return blockers;
 }
 
-function sortedRoutes(c: Canary): [string, Observed['routes'][string]][] {
-  return Object.entries(c.f.observed.routes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+const NO_ROUTES: Pick<TrafficIntent, 'headerRoutes' | 'mirrorRoutes'> = { headerRoutes: [], mirrorRoutes: [] };
+
+/** The managed routes in force in a mode: those the steps so far set, while a canary with pods available runs its steps. */
+export function managedRoutesFor(c: Canary, r: CanaryReconcile, mode: LifecycleState): Pick<TrafficIntent, 'headerRoutes' | 'mirrorRoutes'> {
+  if (mode !== 'progressing' && mode !== 'pausedStep' && mode !== 'completing') return NO_ROUTES;
+  if (r.promoteFull || r.stableHash === undefined || r.stableHash === c.f.hash || (c.f.newRS?.availableReplicas ?? 0) === 0) return NO_ROUTES;
+  return routesAt(c.steps, r.stepIndex, (c.canary.trafficRouting?.managedRoutes ?? []).map((m) => m.name));
+}
+
+function sameNames(held: readonly string[], wanted: readonly { name: string }[]): boolean {
+  return held.length === wanted.length && wanted.every((w) => held.includes(w.name));
+}
+
+/** Whether every router's objects hold the managed routes. */
+export function routesHeld(observed: readonly ObservedTraffic[], routes: Pick<TrafficIntent, 'headerRoutes' | 'mirrorRoutes'>): boolean {
+  return observed.every((t) => sameNames(t.headerRoutes, routes.headerRoutes) && sameNames(t.mirrorRoutes, routes.mirrorRoutes));
+}
+
+/** Whether every router's objects hold the weight and the managed routes of the intent. */
+export function trafficHolds(observed: readonly ObservedTraffic[], intent: TrafficIntent): boolean {
+  return observed.every((t) => t.canaryWeight === intent.canaryWeight) && routesHeld(observed, intent);
 }
 
 const ZERO: ReplicaCounts = { replicas: 0, currentReplicas: 0, availableReplicas: 0 };
@@ -89,7 +107,7 @@ export function desiredFor(c: Canary, r: CanaryReconcile): Desired {
   const mode = s === 'degraded' ? degradedMode(r) : s;
   const stable = r.stableRS;
   const newRS = f.newRS;
-  const out: Desired = { newReplicas: undefined, stableReplicas: undefined, routeWeight: undefined, canaryTarget: undefined, stableTarget: undefined, abortDeadline: undefined };
+  const out: Desired = { newReplicas: undefined, stableReplicas: undefined, routeWeight: undefined, routes: NO_ROUTES, canaryTarget: undefined, stableTarget: undefined, abortDeadline: undefined };
   if (mode === 'pausedUser' || mode === 'pending') return out;
 
   // Services: the canary Service follows the desired ReplicaSet once it has a
@@ -125,6 +143,7 @@ export function desiredFor(c: Canary, r: CanaryReconcile): Desired {
     // traffic; promote --full keeps the weight it found.
     out.routeWeight = r.stableHash === undefined ? 0 : r.promoteFull ? (f.prev.canary?.weights?.canary.weight ?? 0) : previousSetWeight(c.steps, c.steps.length);
   } else out.routeWeight = targets.atDesired ? setWeightAt(c.steps, r.stepIndex) : previousSetWeight(c.steps, r.stepIndex);
+  out.routes = managedRoutesFor(c, r, mode);
   return out;
 }
 
@@ -148,14 +167,9 @@ export function effectsFor(c: Canary, r: CanaryReconcile, d: Desired): Effect[] 
   // Services, then routes: at promotion the stable Service moves to the new pods before the canary weight drops to 0.
   const targets = serviceTargets(c, d);
   effects.push(...selectorEffects(f, targets));
-  const { canaryService, stableService } = c.canary;
-  if (c.router && d.routeWeight !== undefined && canaryService !== undefined && stableService !== undefined) {
-    for (const [name, route] of sortedRoutes(c)) {
-      if (route?.hasRule !== true) continue;
-      if ((route.weights[canaryService] ?? 0) !== d.routeWeight || (route.weights[stableService] ?? 0) !== 100 - d.routeWeight) {
-        effects.push({ type: 'setRouteWeights', route: name, namespace: route.namespace, stableService, canaryService, canaryWeight: d.routeWeight });
-      }
-    }
+  if (c.router && d.routeWeight !== undefined) {
+    const intent: TrafficIntent = { canaryWeight: d.routeWeight, ...d.routes };
+    if (!trafficHolds(f.observed.traffic, intent)) effects.push({ type: 'setTraffic', intent, stableHash: r.stableHash, canaryHash: f.hash });
   }
   // Other ReplicaSets: scaled down (with the scale-down delay for a router), then deleted beyond revisionHistoryLimit.
   if (!r.halted) effects.push(...scaleDownOthers(c, r, targets));

@@ -17,7 +17,7 @@
 //   5. the status: conditions, phase, message, counts, weights.
 import type { CanaryStep, CanaryStrategy, Rollout, RolloutStatus } from '../api/rollout.ts';
 import { readRecord, recordsInStatus, refreshRecord, type AnalysisRunRecord } from './analysis.ts';
-import { blockersOf, degradedMode, desiredFor, effectsFor, replicaTargets, type Desired } from './canary-desired.ts';
+import { blockersOf, degradedMode, desiredFor, effectsFor, managedRoutesFor, replicaTargets, routesHeld, type Desired } from './canary-desired.ts';
 import { currentRuns, ensureBackgroundRun, ensureStepRun, judgeBackgroundAnalysis, pauseForAnalysis, stepAnalysisVerdict } from './canary-analysis.ts';
 import { findCondition, PROGRESSING } from './conditions.ts';
 import { CANARY_PAUSE_STEP } from './constants.ts';
@@ -228,7 +228,11 @@ function decide(c: Canary, r: CanaryReconcile, mode: LifecycleState): Decision {
   switch (stepKind(step)) {
     case 'setWeight':
     case 'setCanaryScale':
-      return replicaTargets(c, r, mode).atDesired && c.blockers.length === 0 ? { type: 'stepCompleted', pause: false } : { type: 'none' };
+      return replicaTargets(c, r, mode).atDesired && c.blockers.length === 0 && weightVerified(c) ? { type: 'stepCompleted', pause: false } : { type: 'none' };
+    case 'setHeaderRoute':
+    case 'setMirrorRoute':
+      // Done once every router holds the managed routes of the steps so far (set, or removed by a step without a match).
+      return c.blockers.length === 0 && routesHeld(f.observed.traffic, managedRoutesFor(c, r, mode)) ? { type: 'stepCompleted', pause: false } : { type: 'none' };
     case 'pause':
       return decidePause(c, r, mode, step);
     case 'analysis':
@@ -236,6 +240,11 @@ function decide(c: Canary, r: CanaryReconcile, mode: LifecycleState): Decision {
     case 'unsupported':
       return { type: 'none' };
   }
+}
+
+/** No router says its data plane has not reached the weight (most cannot tell: undefined). */
+function weightVerified(c: Canary): boolean {
+  return c.f.observed.traffic.every((t) => t.verified !== false);
 }
 
 /** Argo's reconcileCanaryPause and CompletedCanaryPauseStep. */

@@ -14,7 +14,6 @@ import {
   healthyWorld,
   reasonsOf,
   reconcile,
-  ROUTE,
   routeWeight,
   rsByHash,
   runUntilSteady,
@@ -180,7 +179,7 @@ describe('abort', () => {
     assert.deepEqual(actionsOf(plan), [
       { type: 'scaleReplicaSet', name: `demo-${canary}`, replicas: 2, annotations: { [SCALE_DOWN_DEADLINE_ANNOTATION]: deadline } },
       { type: 'setServiceSelector', service: CANARY_SVC, podTemplateHash: stable },
-      { type: 'setRouteWeights', route: ROUTE, namespace: 'default', stableService: STABLE_SVC, canaryService: CANARY_SVC, canaryWeight: 0 },
+      { type: 'setTraffic', intent: { canaryWeight: 0, headerRoutes: [], mirrorRoutes: [] }, stableHash: stable, canaryHash: canary },
     ]);
     assert.deepEqual(
       eventsOf(plan).filter((e) => e.reason === 'RolloutAborted'),

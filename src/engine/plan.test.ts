@@ -12,7 +12,6 @@ import {
   newWorld,
   reasonsOf,
   reconcile,
-  ROUTE,
   routeWeight,
   rsByHash,
   runUntilSteady,
@@ -134,7 +133,7 @@ describe('canary with a traffic router', () => {
     plan = reconcile(world);
     assert.deepEqual(actionsOf(plan), [
       { type: 'setServiceSelector', service: CANARY_SVC, podTemplateHash: canary },
-      { type: 'setRouteWeights', route: ROUTE, namespace: 'default', stableService: STABLE_SVC, canaryService: CANARY_SVC, canaryWeight: 20 },
+      { type: 'setTraffic', intent: { canaryWeight: 20, headerRoutes: [], mirrorRoutes: [] }, stableHash: stable, canaryHash: canary },
     ]);
     assert.deepEqual(reasonsOf(plan), ['StepCompleted', 'StepStarted', 'RolloutPaused', 'TrafficWeightUpdated']);
     assert.deepEqual(
@@ -193,7 +192,7 @@ describe('canary with a traffic router', () => {
     const deadline = '2024-05-01T12:01:00Z';
     assert.deepEqual(actionsOf(plan), [
       { type: 'setServiceSelector', service: STABLE_SVC, podTemplateHash: canary },
-      { type: 'setRouteWeights', route: ROUTE, namespace: 'default', stableService: STABLE_SVC, canaryService: CANARY_SVC, canaryWeight: 0 },
+      { type: 'setTraffic', intent: { canaryWeight: 0, headerRoutes: [], mirrorRoutes: [] }, stableHash: canary, canaryHash: canary },
       { type: 'scaleReplicaSet', name: `demo-${stable}`, replicas: 10, annotations: { [SCALE_DOWN_DEADLINE_ANNOTATION]: deadline } },
     ]);
     assert.deepEqual(reasonsOf(plan), ['RolloutCompleted', 'TrafficWeightUpdated']);
@@ -250,10 +249,13 @@ describe('canary with a traffic router', () => {
 
   it('a missing route holds the step with a message', () => {
     const { world } = startCanary({ replicas: 2, router: true, steps: [{ setWeight: 50 }] });
-    world.observed.routes[ROUTE] = undefined;
+    const traffic = world.observed.traffic[0];
+    assert.ok(traffic);
+    traffic.problems = ['HTTPRoute default/demo-route not found'];
+    traffic.canaryWeight = undefined;
     for (let i = 0; i < 3; i++) reconcile(world);
     assert.equal(status(world).currentStepIndex, 0);
-    assert.equal(status(world).message, 'HTTPRoute "demo-route" not found');
+    assert.equal(status(world).message, 'HTTPRoute default/demo-route not found');
   });
 });
 

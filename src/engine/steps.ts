@@ -4,13 +4,15 @@
 import type { CanaryStep } from '../api/rollout.ts';
 import { formatDuration } from './duration.ts';
 
-export type StepKind = 'setWeight' | 'pause' | 'setCanaryScale' | 'analysis' | 'unsupported';
+export type StepKind = 'setWeight' | 'pause' | 'setCanaryScale' | 'analysis' | 'setHeaderRoute' | 'setMirrorRoute' | 'unsupported';
 
 export function stepKind(step: CanaryStep): StepKind {
   if (step.setWeight !== undefined) return 'setWeight';
   if (step.pause !== undefined) return 'pause';
   if (step.setCanaryScale !== undefined) return 'setCanaryScale';
   if (step.analysis !== undefined) return 'analysis';
+  if (step.setHeaderRoute !== undefined) return 'setHeaderRoute';
+  if (step.setMirrorRoute !== undefined) return 'setMirrorRoute';
   return 'unsupported';
 }
 
@@ -41,7 +43,11 @@ export function describeStep(step: CanaryStep, style: StepStyle = 'view'): strin
     parts.push(`setCanaryScale ${what}`);
   }
   if (step.analysis !== undefined) parts.push(view ? `analysis ${(step.analysis.templates ?? []).map((t) => t.templateName).join(',') || '{}'}` : 'analysis');
-  for (const key of ['experiment', 'setHeaderRoute', 'setMirrorRoute', 'plugin'] as const) {
+  for (const key of ['setHeaderRoute', 'setMirrorRoute'] as const) {
+    const route = step[key];
+    if (route !== undefined) parts.push(`${key} ${route.name}${(route.match ?? []).length === 0 ? ' (remove)' : ''}`);
+  }
+  for (const key of ['experiment', 'plugin'] as const) {
     if (step[key] !== undefined && (!view || Boolean(step[key]))) parts.push(key);
   }
   if (view) return parts.length > 0 ? parts.join(', ') : '{}';

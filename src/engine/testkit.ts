@@ -18,6 +18,8 @@ export interface RolloutOptions {
   replicas?: number;
   steps?: CanaryStep[];
   router?: boolean;
+  /** trafficRouting.managedRoutes (with router). */
+  managedRoutes?: string[];
   services?: boolean;
   image?: string;
   maxSurge?: number | string;
@@ -65,7 +67,14 @@ export function makeRollout(o: RolloutOptions = {}): Rollout {
           ...(o.abortScaleDownDelaySeconds !== undefined ? { abortScaleDownDelaySeconds: o.abortScaleDownDelaySeconds } : {}),
           ...(o.scaleDownDelaySeconds !== undefined ? { scaleDownDelaySeconds: o.scaleDownDelaySeconds } : {}),
           ...(o.analysis !== undefined ? { analysis: o.analysis } : {}),
-          ...(o.router === true ? { trafficRouting: { plugins: { 'argoproj-labs/gatewayAPI': { httpRoute: ROUTE, namespace: 'default' } } } } : {}),
+          ...(o.router === true
+            ? {
+                trafficRouting: {
+                  plugins: { 'argoproj-labs/gatewayAPI': { httpRoute: ROUTE, namespace: 'default' } },
+                  ...(o.managedRoutes ? { managedRoutes: o.managedRoutes.map((name) => ({ name })) } : {}),
+                },
+              }
+            : {}),
         },
       },
     },
@@ -85,7 +94,7 @@ export function emptyObserved(o: { router?: boolean; services?: boolean; templat
     services: withServices
       ? { [CANARY_SVC]: { name: CANARY_SVC, selector: { app: 'demo' } }, [STABLE_SVC]: { name: STABLE_SVC, selector: { app: 'demo' } } }
       : {},
-    routes: o.router === true ? { [ROUTE]: { name: ROUTE, namespace: 'default', hasRule: true, weights: { [STABLE_SVC]: 100, [CANARY_SVC]: 0 } } } : {},
+    traffic: o.router === true ? [{ router: ROUTE, canaryWeight: 0, headerRoutes: [], mirrorRoutes: [], verified: undefined, problems: [] }] : [],
   };
 }
 
@@ -177,10 +186,15 @@ export function applyEffect(world: World, effect: Effect): void {
       svc.selector = { ...svc.selector, [POD_TEMPLATE_HASH_LABEL]: effect.podTemplateHash };
       break;
     }
-    case 'setRouteWeights': {
-      const route = observed.routes[effect.route];
-      assert.ok(route, `weights of unknown route ${effect.route}`);
-      route.weights = { [effect.stableService]: 100 - effect.canaryWeight, [effect.canaryService]: effect.canaryWeight };
+    case 'setTraffic': {
+      assert.ok(observed.traffic.length > 0, 'traffic set without a router');
+      // A router with a problem (its object missing) cannot take the write; the others do.
+      for (const t of observed.traffic) {
+        if (t.problems.length > 0) continue;
+        t.canaryWeight = effect.intent.canaryWeight;
+        t.headerRoutes = effect.intent.headerRoutes.map((h) => h.name);
+        t.mirrorRoutes = effect.intent.mirrorRoutes.map((m) => m.name);
+      }
       break;
     }
     case 'createAnalysisRun': {
@@ -337,7 +351,7 @@ export function rsByHash(world: World, hash: string | undefined): ObservedReplic
 }
 
 export function routeWeight(world: World): number | undefined {
-  return world.observed.routes[ROUTE]?.weights[CANARY_SVC];
+  return world.observed.traffic[0]?.canaryWeight;
 }
 
 /** The Rollout's status, which the tests expect to be there. */
@@ -358,7 +372,7 @@ export function condition(world: World, type: string): { status: string; reason?
 
 /** Every canary weight ever written to a route. */
 export function emittedWeights(world: World): number[] {
-  return world.effects.flatMap((e) => (e.type === 'setRouteWeights' ? [e.canaryWeight] : []));
+  return world.effects.flatMap((e) => (e.type === 'setTraffic' ? [e.intent.canaryWeight] : []));
 }
 
 /** Bring a fresh world to a healthy first revision. */

@@ -4,6 +4,7 @@
 // It does no I/O, reads no clock and draws no random numbers.
 import type { AnalysisPhase, AnalysisRunSpec, AnalysisTemplateSpec } from '../api/analysis.ts';
 import type { Rollout, RolloutStatus } from '../api/rollout.ts';
+import type { ObservedTraffic, TrafficIntent } from '../traffic/types.ts';
 
 /** Label every ReplicaSet and pod of a Rollout carries (Argo Rollouts' name). */
 export const POD_TEMPLATE_HASH_LABEL = 'rollouts-pod-template-hash';
@@ -43,16 +44,6 @@ export interface ObservedService {
   selector: Record<string, string>;
 }
 
-/** An HTTPRoute the Rollout routes with (Gateway API). */
-export interface ObservedRoute {
-  name: string;
-  namespace: string;
-  /** backendRef weights by Service name, from the rule that references the stable and canary Services. */
-  weights: Record<string, number>;
-  /** Whether a rule references both the stable and the canary Service. */
-  hasRule: boolean;
-}
-
 /** A pod of one of the Rollout's ReplicaSets (for restarts). */
 export interface ObservedPod {
   name: string;
@@ -86,8 +77,8 @@ export interface Observed {
   pods?: ObservedPod[];
   /** Services named by the strategy; undefined when named but not found. */
   services: Record<string, ObservedService | undefined>;
-  /** Routes named by trafficRouting; undefined when named but not found. */
-  routes: Record<string, ObservedRoute | undefined>;
+  /** What each configured traffic router's objects hold (empty without trafficRouting). */
+  traffic: ObservedTraffic[];
   /** The AnalysisRuns the Rollout owns (absent: none). */
   analysisRuns?: ObservedAnalysisRun[];
   /**
@@ -138,8 +129,8 @@ export type Effect =
   | { type: 'evictPod'; name: string }
   /** Point a Service's selector at one pod-template hash (selector gets POD_TEMPLATE_HASH_LABEL). */
   | { type: 'setServiceSelector'; service: string; podTemplateHash: string }
-  /** Set the weights of the route's rule that references both Services. */
-  | { type: 'setRouteWeights'; route: string; namespace: string; stableService: string; canaryService: string; canaryWeight: number }
+  /** Make every traffic router hold the intent: the canary's weight and the managed routes (routers by subset also need the two pod-template hashes). */
+  | { type: 'setTraffic'; intent: TrafficIntent; stableHash: string | undefined; canaryHash: string }
   /** Create an AnalysisRun (adopting one of the same name the Rollout already owns). */
   | { type: 'createAnalysisRun'; run: AnalysisRunManifest }
   /** Stop an AnalysisRun (spec.terminate): it is no longer needed. */

@@ -102,9 +102,9 @@ function cluster(objects: Record<string, SyncObject>, hpas: SyncObject[] = []): 
 }
 
 describe('controlledFields', () => {
-  it("names the stable and canary Services of each route a Rollout's Gateway API routing names, and those Services' selectors", () => {
+  it("names each route a Rollout's Gateway API routing names, and the stable and canary Services' selectors", () => {
     const controlled = controlledFields(docs(`${rollout()}---\n${route(100, 0)}`));
-    assert.deepEqual([...controlled.routes.entries()].map(([k, v]) => [k, [...v].sort()]), [['gateway.networking.k8s.io/HTTPRoute/apps/shop', ['shop-canary', 'shop-stable']]]);
+    assert.deepEqual([...controlled.routed.keys()], ['gateway.networking.k8s.io/HTTPRoute/apps/shop']);
     assert.deepEqual([...controlled.services].sort(), ['/Service/apps/shop-canary', '/Service/apps/shop-stable']);
     assert.equal(hasControlledFields(only(route(100, 0)), controlled), true);
     assert.equal(hasControlledFields(only(route(100, 0, 'other')), controlled), false);
@@ -114,13 +114,13 @@ describe('controlledFields', () => {
 
   it('reads argoproj.io Rollouts and the httpRoutes list form too', () => {
     const controlled = controlledFields(docs(rollout('argoproj.io/v1alpha1', 'httpRoutes: [{ name: a }, { name: b }], namespace: edge')));
-    assert.deepEqual([...controlled.routes.keys()].sort(), ['gateway.networking.k8s.io/HTTPRoute/edge/a', 'gateway.networking.k8s.io/HTTPRoute/edge/b']);
+    assert.deepEqual([...controlled.routed.keys()].sort(), ['gateway.networking.k8s.io/HTTPRoute/edge/a', 'gateway.networking.k8s.io/HTTPRoute/edge/b']);
   });
 
   it("names a blue/green Rollout's active and preview Services, which have no weights", () => {
     const controlled = controlledFields(docs(blueGreen));
     assert.deepEqual([...controlled.services].sort(), ['/Service/apps/web-active', '/Service/apps/web-preview']);
-    assert.equal(controlled.routes.size, 0);
+    assert.equal(controlled.routed.size, 0);
   });
 
   it('names what an HPA in Git or live scales, Argo Rollouts as Weir ones', () => {
@@ -132,7 +132,7 @@ describe('controlledFields', () => {
 
   it('is empty without a Rollout or an HPA', () => {
     const controlled = controlledFields(docs(`${route(100, 0)}---\n${service('shop-stable')}`));
-    assert.equal(controlled.routes.size + controlled.services.size + controlled.scaled.size, 0);
+    assert.equal(controlled.routed.size + controlled.services.size + controlled.scaled.size, 0);
   });
 });
 
@@ -156,9 +156,9 @@ describe('withLiveControlledFields', () => {
     assert.deepEqual(weights(desired), { 'shop-stable': 100, 'shop-canary': 0, other: 5 }, 'the desired object is not changed in place');
   });
 
-  it("keeps Git's weight where the live rule or backend is missing", () => {
+  it("keeps Git's weights where the live route has no rule naming both Services (the Rollout cannot have set them)", () => {
     const live = only(route(90, 0, 'shop', { canaryBackend: false }));
-    assert.deepEqual(weights(withLiveControlledFields(only(route(100, 0)), live, controlled)), { 'shop-stable': 90, 'shop-canary': 0, other: 5 });
+    assert.deepEqual(weights(withLiveControlledFields(only(route(100, 0)), live, controlled)), { 'shop-stable': 100, 'shop-canary': 0, other: 5 });
     const noRules = { ...live, spec: { rules: [] } };
     assert.deepEqual(weights(withLiveControlledFields(only(route(100, 0)), noRules, controlled)), { 'shop-stable': 100, 'shop-canary': 0, other: 5 });
   });

@@ -14,8 +14,11 @@
 // Every other field stays Git's, drift included.
 //
 // Owned by another controller (README, "Which fields belong to whom"):
-//   HTTPRoute named by a Rollout's Gateway API routing: `weight` of each
-//     backendRef naming the Rollout's stableService or canaryService.
+//   The routing objects in Git a Rollout's traffic routers write (a
+//     Gateway API route's weights and managed rules, an Istio
+//     VirtualService's weights and managed routes and DestinationRule's
+//     subset hashes, a TraefikService's weights): each router says which
+//     fields (GitControlledObject in src/traffic).
 //   Service named by a Rollout (stable, canary, active, preview):
 //     `spec.selector.rollouts-pod-template-hash`.
 //   Any object an HPA's scaleTargetRef names (in Git or live):
@@ -23,17 +26,16 @@
 // Pure, but for the live lookups it is given.
 import { convertArgoObject, isArgoKind } from '../api/convert.ts';
 import type { Rollout } from '../api/rollout.ts';
-import { rolloutRoutes } from '../api/traffic-routing.ts';
+import { routersOf, type GitControlledObject, type TrafficContext, type TrafficObject } from '../traffic/index.ts';
 import { POD_TEMPLATE_HASH_LABEL } from '../engine/types.ts';
 import { groupOf, isRecord, type ObjectRef, type SyncDocument, type SyncObject } from './types.ts';
 
-const ROUTE_GROUP = 'gateway.networking.k8s.io';
 const AUTOSCALING_GROUP = 'autoscaling';
 
 /** What other controllers own in the objects of a set of documents. */
 export interface ControlledFields {
-  /** Per HTTPRoute key, the Services whose backendRef weights a Rollout sets. */
-  readonly routes: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Per routing object's key, what the Rollouts' routers take from its live state. */
+  readonly routed: ReadonlyMap<string, readonly GitControlledObject[]>;
   /** Keys of the Services whose selector's pod-template-hash a Rollout sets. */
   readonly services: ReadonlySet<string>;
   /** Keys of the objects an autoscaler scales (spec.replicas). */
@@ -75,7 +77,7 @@ export function scaleTargetOf(obj: unknown): string | undefined {
  * prepared (prepareDocuments): namespaces filled in.
  */
 export function controlledFields(documents: readonly SyncDocument[], liveScaled: Iterable<string> = []): ControlledFields {
-  const routes = new Map<string, Set<string>>();
+  const routed = new Map<string, GitControlledObject[]>();
   const services = new Set<string>();
   const scaled = new Set<string>(liveScaled);
   for (const doc of documents) {
@@ -87,16 +89,25 @@ export function controlledFields(documents: readonly SyncDocument[], liveScaled:
     const { canary, blueGreen } = rollout.spec.strategy;
     const named = nonEmpty([canary?.stableService, canary?.canaryService, blueGreen?.activeService, blueGreen?.previewService]);
     for (const s of named) services.add(key('', 'Service', ns, s));
-    const weighted = nonEmpty([canary?.stableService, canary?.canaryService]);
-    if (weighted.length === 0) continue;
-    for (const route of rolloutRoutes(rollout)) {
-      const k = key(ROUTE_GROUP, 'HTTPRoute', route.namespace, route.name);
-      const set = routes.get(k) ?? new Set<string>();
-      for (const s of weighted) set.add(s);
-      routes.set(k, set);
+    if (canary?.trafficRouting === undefined || !canary.stableService || !canary.canaryService) continue;
+    const ctx: TrafficContext = {
+      rollout: { name: rollout.metadata.name ?? '', namespace: ns, uid: '' },
+      stableService: canary.stableService,
+      canaryService: canary.canaryService,
+      stableHash: undefined,
+      canaryHash: undefined,
+      managedRoutes: (canary.trafficRouting.managedRoutes ?? []).map((m) => m.name),
+      maxWeight: 100,
+    };
+    for (const { router, config } of routersOf(canary.trafficRouting).routers) {
+      for (const controlled of router.gitControlled(ctx, config)) {
+        const r = controlled.ref;
+        const k = key(groupOf(r.apiVersion), r.kind, r.namespace, r.name);
+        routed.set(k, [...(routed.get(k) ?? []), controlled]);
+      }
     }
   }
-  return { routes, services, scaled };
+  return { routed, services, scaled };
 }
 
 function hasReplicas(obj: SyncObject): boolean {
@@ -106,37 +117,7 @@ function hasReplicas(obj: SyncObject): boolean {
 /** Whether Git sync must read `obj`'s live state before applying or comparing it. */
 export function hasControlledFields(obj: SyncObject, controlled: ControlledFields): boolean {
   const k = keyOf(obj);
-  return controlled.routes.has(k) || controlled.services.has(k) || (controlled.scaled.has(k) && hasReplicas(obj));
-}
-
-function backendRefs(rule: unknown): Record<string, unknown>[] {
-  if (!isRecord(rule) || !Array.isArray(rule.backendRefs)) return [];
-  return rule.backendRefs.filter(isRecord);
-}
-
-function isServiceRef(ref: Record<string, unknown>): boolean {
-  return (ref.kind ?? 'Service') === 'Service' && (ref.group ?? '') === '';
-}
-
-/** Each backendRef of a controlled Service gets the weight of the same Service's backendRef in the live rule at the same position. */
-function withLiveWeights(desired: SyncObject, live: Record<string, unknown>, services: ReadonlySet<string>): SyncObject {
-  const spec = desired.spec;
-  if (!isRecord(live.spec) || !Array.isArray(live.spec.rules) || !isRecord(spec) || !Array.isArray(spec.rules)) return desired;
-  const liveRules: unknown[] = live.spec.rules;
-  const rules = spec.rules.map((rule: unknown, i) => {
-    if (!isRecord(rule) || !Array.isArray(rule.backendRefs)) return rule;
-    const liveRefs = backendRefs(liveRules[i]);
-    return {
-      ...rule,
-      backendRefs: rule.backendRefs.map((ref: unknown) => {
-        if (!isRecord(ref) || typeof ref.name !== 'string' || !services.has(ref.name) || !isServiceRef(ref)) return ref;
-        const match = liveRefs.find((l) => l.name === ref.name && isServiceRef(l));
-        if (match?.weight === undefined) return ref;
-        return { ...ref, weight: match.weight };
-      }),
-    };
-  });
-  return { ...desired, spec: { ...spec, rules } };
+  return controlled.routed.has(k) || controlled.services.has(k) || (controlled.scaled.has(k) && hasReplicas(obj));
 }
 
 /** Git's selector plus the live pod-template-hash, when live has one and Git does not name it. */
@@ -162,8 +143,7 @@ export function withLiveControlledFields(desired: SyncObject, live: unknown, con
   if (!isRecord(live)) return desired;
   const k = keyOf(desired);
   let out = desired;
-  const services = controlled.routes.get(k);
-  if (services) out = withLiveWeights(out, live, services);
+  for (const routed of controlled.routed.get(k) ?? []) out = routed.yieldToLive(out, live as TrafficObject) as unknown as SyncObject;
   if (controlled.services.has(k)) out = withLiveSelectorHash(out, live);
   if (controlled.scaled.has(k)) out = withLiveReplicas(out, live);
   return out;

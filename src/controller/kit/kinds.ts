@@ -9,7 +9,7 @@ import type { GitSource } from '../../api/gitsource.ts';
 import type { Rollout } from '../../api/rollout.ts';
 import type { Kind } from '../../cluster/informer-cache.ts';
 import { POD_TEMPLATE_HASH_LABEL } from '../../engine/types.ts';
-import type { HttpRoute } from '../routes.ts';
+import { routerKinds, type TrafficObject, type TrafficObjectRef } from '../../traffic/index.ts';
 
 export interface OwnerReference {
   controller?: boolean;
@@ -26,7 +26,6 @@ export type AnalysisRunObject = AnalysisRun & {
   metadata: { name?: string; namespace?: string; uid?: string; creationTimestamp?: Date; ownerReferences?: OwnerReference[] };
 };
 export type AnalysisTemplateObject = { metadata: { name?: string; namespace?: string }; spec: AnalysisTemplateSpec };
-export type HttpRouteObject = HttpRoute & { metadata: { name?: string; namespace?: string } };
 
 /** A kind served through CustomObjectsApi (Weir's own, Gateway API). */
 function customKind<T extends KubernetesObject>(group: string, version: string, plural: string, opts: { clusterScoped?: boolean } = {}): Kind<T> {
@@ -49,8 +48,14 @@ export const ANALYSIS_TEMPLATES: Kind<AnalysisTemplateObject> = customKind(GROUP
 /** Not watched in namespaced mode (no cluster-wide read there). */
 export const CLUSTER_ANALYSIS_TEMPLATES: Kind<AnalysisTemplateObject> = customKind(GROUP, VERSION, 'clusteranalysistemplates', { clusterScoped: true });
 export const GIT_SOURCES: Kind<GitSourceObject> = customKind(GROUP, VERSION, 'gitsources');
-/** Optional: the Gateway API CRDs may not be installed. */
-export const HTTP_ROUTES: Kind<HttpRouteObject> = customKind('gateway.networking.k8s.io', 'v1', 'httproutes');
+/** An object of a traffic router's kind (HTTPRoute, Ingress, VirtualService, ...). */
+export type TrafficObjectOf = TrafficObject & KubernetesObject & { metadata: TrafficObject['metadata'] };
+
+/** The kinds the traffic routers read and write, each with its informer's Kind. Optional: a router's CRDs may not be installed. */
+export const TRAFFIC_KINDS: readonly { ref: Pick<TrafficObjectRef, 'apiVersion' | 'kind' | 'plural'>; kind: Kind<TrafficObjectOf> }[] = routerKinds().map((ref) => {
+  const slash = ref.apiVersion.lastIndexOf('/');
+  return { ref, kind: customKind<TrafficObjectOf>(ref.apiVersion.slice(0, slash), ref.apiVersion.slice(slash + 1), ref.plural) };
+});
 
 /** Only the ReplicaSets of Rollouts (they carry the pod-template-hash label). */
 export const REPLICA_SETS: Kind<V1ReplicaSet> = {

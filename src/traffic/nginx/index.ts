@@ -1,0 +1,3 @@
+// The NGINX Ingress router (trafficRouting.nginx).
+export { nginxRouter, canaryIngressName } from './router.ts';
+export type { NginxConfig } from './config.ts';

@@ -1,0 +1,2 @@
+export { smiRouter } from './router.ts';
+export type { SmiConfig } from './config.ts';

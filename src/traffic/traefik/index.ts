@@ -1,0 +1,2 @@
+export { traefikRouter } from './router.ts';
+export type { TraefikConfig } from './config.ts';
