@@ -4,12 +4,19 @@
 // Kubernetes Endpoints/EndpointSlices are deliberately not used: the sandbox's
 // pods live on 127.x.y.z, which Endpoints validation rejects, so Services are
 // resolved here from the Pod cache, the way the endpoints controller would.
-import { backendsFromRoute, findRouteForService, type Backend, type HTTPRouteLike, type ResolvedBackendRef } from './split.ts';
+import type { GatewayHTTPRouteLike } from './gateway.ts';
+import { TRAFFIC_VIA_ANNOTATION, parseTrafficVia, routingFor, type RoutingObjects, type TrafficVia } from './routing.ts';
+import { selectRule, type RequestMatch, type RouterKind, type ServiceRef } from './rules.ts';
+import type { Backend } from './split.ts';
 
 /** Requests per second to send to a Service. Its presence makes the Service a target. */
 export const TRAFFIC_RATE_ANNOTATION = 'sandbox.weir.dev/traffic-rate';
 /** HTTP path to request (default "/"). */
 export const TRAFFIC_PATH_ANNOTATION = 'sandbox.weir.dev/traffic-path';
+/** A header some requests carry: `"<Name>: <value>"`. */
+export const TRAFFIC_HEADER_ANNOTATION = 'sandbox.weir.dev/traffic-header';
+/** Share of the requests, 0..1, that carry the header (default 1: all). */
+export const TRAFFIC_HEADER_SHARE_ANNOTATION = 'sandbox.weir.dev/traffic-header-share';
 
 export const DEFAULT_MAX_RATE_PER_TARGET = 200;
 
@@ -61,9 +68,43 @@ export interface ServiceLike {
     | undefined;
 }
 
+export interface TrafficHeader {
+  /** As written in the annotation. */
+  name: string;
+  value: string;
+  /** 0..1 */
+  share: number;
+}
+
 export type TrafficTargetSpec =
-  | { ok: true; rate: number; path: string; capped: boolean }
+  | { ok: true; rate: number; path: string; capped: boolean; header?: TrafficHeader; via?: TrafficVia }
   | { ok: false; reason: string };
+
+/** An HTTP field name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function parseTrafficHeader(annotations: Readonly<Record<string, string>>): { ok: true; header: TrafficHeader | undefined } | { ok: false; reason: string } {
+  const raw = annotations[TRAFFIC_HEADER_ANNOTATION];
+  const rawShare = annotations[TRAFFIC_HEADER_SHARE_ANNOTATION];
+  if (raw === undefined) {
+    if (rawShare !== undefined) return { ok: false, reason: `${TRAFFIC_HEADER_SHARE_ANNOTATION} is set without ${TRAFFIC_HEADER_ANNOTATION}` };
+    return { ok: true, header: undefined };
+  }
+  const colon = raw.indexOf(':');
+  const name = colon < 0 ? '' : raw.slice(0, colon).trim();
+  const value = colon < 0 ? '' : raw.slice(colon + 1).trim();
+  if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value)) {
+    return { ok: false, reason: `${TRAFFIC_HEADER_ANNOTATION} must be "<Name>: <value>" with a valid header name, got ${JSON.stringify(raw)}` };
+  }
+  let share = 1;
+  if (rawShare !== undefined) {
+    share = rawShare.trim() === '' ? NaN : Number(rawShare.trim());
+    if (!Number.isFinite(share) || share < 0 || share > 1) {
+      return { ok: false, reason: `${TRAFFIC_HEADER_SHARE_ANNOTATION} must be a number from 0 to 1, got ${JSON.stringify(rawShare)}` };
+    }
+  }
+  return { ok: true, header: { name, value, share } };
+}
 
 /**
  * Reads a Service's traffic annotations. Returns undefined when the Service
@@ -86,9 +127,26 @@ export function parseTrafficTarget(
   if (!path.startsWith('/') || /[\s#]/.test(path)) {
     return { ok: false, reason: `${TRAFFIC_PATH_ANNOTATION} must be an absolute path without spaces or '#', got ${JSON.stringify(path)}` };
   }
+  const header = parseTrafficHeader(annotations);
+  if (!header.ok) return header;
+  const rawVia = annotations[TRAFFIC_VIA_ANNOTATION];
+  let via: TrafficVia | undefined;
+  if (rawVia !== undefined) {
+    const parsed = parseTrafficVia(rawVia, service.metadata?.namespace ?? 'default');
+    if (!parsed.ok) return parsed;
+    via = parsed.via;
+  }
   const capped = rate > maxRate;
-  return { ok: true, rate: capped ? maxRate : rate, path, capped };
+  return {
+    ok: true,
+    rate: capped ? maxRate : rate,
+    path,
+    capped,
+    ...(header.header === undefined ? {} : { header: header.header }),
+    ...(via === undefined ? {} : { via }),
+  };
 }
+
 
 /**
  * Whether a Service selector selects a pod with `labels`. A missing or empty
@@ -123,12 +181,13 @@ export function isLoopbackIPv4(ip: string): boolean {
 }
 
 /**
- * The Service port traffic goes to: the one whose `port` is `port`, or the
- * first port when `port` is undefined.
+ * The Service port traffic goes to: the one whose `port` is `port` (or whose
+ * name is `port`, when a string), or the first port when `port` is undefined.
  */
-export function findServicePort(service: ServiceLike, port?: number): ServicePortLike | undefined {
+export function findServicePort(service: ServiceLike, port?: number | string): ServicePortLike | undefined {
   const ports = service.spec?.ports ?? [];
   if (port === undefined) return ports[0];
+  if (typeof port === 'string') return ports.find((p) => p.name === port);
   return ports.find((p) => p.port === port);
 }
 
@@ -168,9 +227,15 @@ export interface ServiceEndpoints {
 
 /**
  * The endpoints of `service` on its port `port` (first port when undefined):
- * ready pods of its namespace matching its selector, on loopback addresses.
+ * ready pods of its namespace matching its selector (and `subsetLabels`,
+ * when given: an Istio subset), on loopback addresses.
  */
-export function serviceEndpoints(service: ServiceLike, pods: readonly PodLike[], port?: number): ServiceEndpoints {
+export function serviceEndpoints(
+  service: ServiceLike,
+  pods: readonly PodLike[],
+  port?: number | string,
+  subsetLabels?: Readonly<Record<string, string>>,
+): ServiceEndpoints {
   const namespace = service.metadata?.namespace ?? 'default';
   const servicePort = findServicePort(service, port);
   const endpoints = new Set<string>();
@@ -179,6 +244,7 @@ export function serviceEndpoints(service: ServiceLike, pods: readonly PodLike[],
   for (const pod of pods) {
     if ((pod.metadata?.namespace ?? 'default') !== namespace) continue;
     if (!selectorMatches(service.spec?.selector, pod.metadata?.labels)) continue;
+    if (subsetLabels !== undefined && !Object.entries(subsetLabels).every(([k, v]) => pod.metadata?.labels?.[k] === v)) continue;
     if (!isPodReady(pod)) continue;
     const ip = pod.status?.podIP ?? '';
     const podName = `${namespace}/${pod.metadata?.name ?? ''}`;
@@ -206,6 +272,113 @@ function endpointKey(endpoint: string): string {
   return `${ip.split('.').map((o) => o.padStart(3, '0')).join('.')}:${port.padStart(5, '0')}`;
 }
 
+/** A mirror of a planned rule: a copy of `percent` of its requests goes to `backend`. */
+export interface PlannedMirror {
+  backend: Backend;
+  percent: number;
+}
+
+/** A routing rule with its backends' endpoints. */
+export interface PlannedRule {
+  source: string;
+  match: RequestMatch;
+  backends: Backend[];
+  mirrors: PlannedMirror[];
+}
+
+export interface RoutingPlan {
+  /** The kind of object that decided; absent when the Service answers itself. */
+  router?: RouterKind;
+  /** namespace/name of that object. */
+  object?: string;
+  /** Other objects that took part ("Kind namespace/name"). */
+  related: string[];
+  /** In order: the first whose match matches a request decides it. */
+  rules: PlannedRule[];
+  /** What the sandbox could not honour (see the routers). */
+  problems: string[];
+  rejected: RejectedEndpoint[];
+}
+
+/**
+ * The backend name of `ref` for traffic of a Service in `targetNamespace`:
+ * the Service name, prefixed with its namespace when it differs, suffixed
+ * with ":<subset>" for an Istio subset.
+ */
+export function backendName(ref: ServiceRef, targetNamespace: string): string {
+  const base = ref.namespace === targetNamespace ? ref.name : `${ref.namespace}/${ref.name}`;
+  return ref.subset === undefined ? base : `${base}:${ref.subset.name}`;
+}
+
+/**
+ * Where requests addressed to `service` go: the rules of its routing object
+ * (routing.ts: `via`, else the first object of `objects` that fronts it),
+ * each backend a Service resolved against `services` and `pods` (an unknown
+ * Service has no endpoints); without one, a single rule matching every
+ * request, the Service itself over its ready pods (replica-proportional).
+ */
+export function planRouting(
+  service: ServiceLike,
+  services: readonly ServiceLike[],
+  pods: readonly PodLike[],
+  objects: RoutingObjects,
+  via?: TrafficVia,
+): RoutingPlan {
+  const name = service.metadata?.name ?? '';
+  const namespace = service.metadata?.namespace ?? 'default';
+  const rejected: RejectedEndpoint[] = [];
+  const seenRejected = new Set<string>();
+  const routing = routingFor({ name, namespace }, via, objects);
+  if (routing === undefined) {
+    const resolved = serviceEndpoints(service, pods);
+    return {
+      related: [],
+      rules: [{ source: `Service ${namespace}/${name}`, match: {}, backends: [{ name, weight: 1, endpoints: resolved.endpoints }], mirrors: [] }],
+      problems: [],
+      rejected: resolved.rejected,
+    };
+  }
+  const cache = new Map<string, string[]>();
+  const endpointsOf = (ref: ServiceRef): string[] => {
+    const key = `${backendName(ref, namespace)}|${String(ref.port ?? '')}`;
+    const known = cache.get(key);
+    if (known !== undefined) return known;
+    const backendService =
+      ref.name === name && ref.namespace === namespace
+        ? service
+        : services.find((s) => s.metadata?.name === ref.name && (s.metadata.namespace ?? 'default') === ref.namespace);
+    let endpoints: string[] = [];
+    // A subset no DestinationRule defines has no endpoints.
+    if (backendService !== undefined && (ref.subset === undefined || ref.subset.labels !== undefined)) {
+      const resolved = serviceEndpoints(backendService, pods, ref.port, ref.subset?.labels);
+      for (const r of resolved.rejected) {
+        const k = `${r.pod}|${r.reason}`;
+        if (!seenRejected.has(k)) {
+          seenRejected.add(k);
+          rejected.push(r);
+        }
+      }
+      endpoints = resolved.endpoints;
+    }
+    cache.set(key, endpoints);
+    return endpoints;
+  };
+  const backend = (ref: ServiceRef, weight: number): Backend => ({ name: backendName(ref, namespace), weight, endpoints: [...endpointsOf(ref)] });
+  return {
+    router: routing.kind,
+    object: routing.object,
+    related: routing.related,
+    rules: routing.rules.map((rule) => ({
+      source: rule.source,
+      match: rule.match,
+      backends: rule.backends.map((b) => backend(b, b.weight)),
+      mirrors: rule.mirrors.map((m) => ({ backend: backend(m, 1), percent: m.percent })),
+    })),
+    problems: routing.problems,
+    rejected,
+  };
+}
+
 export interface TrafficPlan {
   backends: Backend[];
   /** namespace/name of the HTTPRoute that decided the split, if any. */
@@ -214,38 +387,20 @@ export interface TrafficPlan {
 }
 
 /**
- * Where traffic addressed to `service` goes. With an HTTPRoute in its
- * namespace whose rule references it: that rule's backendRefs, by weight, each
- * a Service resolved against `services` and `pods` (an unknown Service has no
- * endpoints). Otherwise: one backend, the Service itself, over its ready pods
- * (replica-proportional).
+ * Where a plain request (GET /, no headers) addressed to `service` goes,
+ * considering HTTPRoutes only: the backends of the rule planRouting selects
+ * for it (none when no rule matches). Kept for callers of the weight-only
+ * view; the generator uses planRouting.
  */
 export function planTraffic(
   service: ServiceLike,
   services: readonly ServiceLike[],
   pods: readonly PodLike[],
-  routes: readonly HTTPRouteLike[],
+  routes: readonly GatewayHTTPRouteLike[],
 ): TrafficPlan {
-  const name = service.metadata?.name ?? '';
-  const namespace = service.metadata?.namespace ?? 'default';
-  const rejected: RejectedEndpoint[] = [];
-  const route = findRouteForService(routes, { name, namespace });
-  if (route !== undefined) {
-    const endpointsOf = (ref: ResolvedBackendRef): string[] => {
-      const backendService =
-        ref.name === name && ref.namespace === namespace
-          ? service
-          : services.find((s) => s.metadata?.name === ref.name && (s.metadata.namespace ?? 'default') === ref.namespace);
-      if (backendService === undefined) return [];
-      const resolved = serviceEndpoints(backendService, pods, ref.port);
-      rejected.push(...resolved.rejected);
-      return resolved.endpoints;
-    };
-    const backends = backendsFromRoute(route, { name, namespace }, endpointsOf);
-    if (backends !== undefined) {
-      return { backends, route: `${route.metadata?.namespace ?? 'default'}/${route.metadata?.name ?? ''}`, rejected };
-    }
-  }
-  const resolved = serviceEndpoints(service, pods);
-  return { backends: [{ name, weight: 1, endpoints: resolved.endpoints }], rejected: resolved.rejected };
+  const plan = planRouting(service, services, pods, { httpRoutes: routes });
+  const rule = plan.rules[selectRule(plan.rules, { method: 'GET', path: '/', headers: {} })];
+  const backends = rule?.backends ?? [];
+  if (plan.router === 'HTTPRoute' && plan.object !== undefined) return { backends, route: plan.object, rejected: plan.rejected };
+  return { backends, rejected: plan.rejected };
 }
