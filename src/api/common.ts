@@ -7,6 +7,11 @@ export const GROUP = 'weir.dev';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 export const ARGO_API_VERSION = 'argoproj.io/v1alpha1';
+/** The label naming the GitSource an object was applied from (prune follows it). */
+export const SOURCE_LABEL = 'weir.dev/source';
+/** The well-known managed-by label, and Weir's value of it, on what Weir writes. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'weir';
 
 /** An integer or a string such as "25%" (Kubernetes' IntOrString). */
 export const IntOrString = Type.Union([Type.Integer(), Type.String()], { 'x-kubernetes-int-or-string': true });

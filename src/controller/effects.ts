@@ -17,7 +17,7 @@ import type { Rollout } from '../api/rollout.ts';
 import { kubeErrorCode } from '../cluster/errors.ts';
 import type { EventRecorder } from '../cluster/events.ts';
 import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, type Effect } from '../engine/types.ts';
-import { TrafficRouting } from './traffic.ts';
+import type { TrafficRouting } from './traffic.ts';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const RUNS = { group: GROUP, version: VERSION, plural: 'analysisruns' } as const;
@@ -36,8 +36,8 @@ export class EffectApplier {
   readonly #events: EventRecorder;
   readonly #traffic: TrafficRouting;
 
-  constructor(kc: KubeConfig, events: EventRecorder) {
-    this.#traffic = new TrafficRouting(kc, undefined, FIELD_MANAGER);
+  constructor(kc: KubeConfig, events: EventRecorder, traffic: TrafficRouting) {
+    this.#traffic = traffic;
     this.#apps = kc.makeApiClient(AppsV1Api);
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#custom = kc.makeApiClient(CustomObjectsApi);

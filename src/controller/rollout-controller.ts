@@ -84,7 +84,6 @@ export class RolloutController {
     this.#log = opts.logger.child({ controller: 'rollout' });
     const kc = opts.kubeConfig;
     this.#custom = kc.makeApiClient(CustomObjectsApi);
-    this.#effects = new EffectApplier(kc, new EventRecorder(kc, this.#log));
     const cache = opts.informers;
     const namespaced = cache.namespace !== undefined;
     this.rollouts = cache.informer(ROLLOUT_KIND);
@@ -92,6 +91,7 @@ export class RolloutController {
     this.pods = cache.informer(PODS);
     this.services = cache.informer(SERVICES);
     this.#traffic = new TrafficRouting(kc, cache, FIELD_MANAGER);
+    this.#effects = new EffectApplier(kc, new EventRecorder(kc, this.#log), this.#traffic);
     this.analysisRuns = cache.informer(ANALYSIS_RUNS);
     this.templates = cache.informer(ANALYSIS_TEMPLATES);
     this.clusterTemplates = namespaced ? undefined : cache.informer(CLUSTER_ANALYSIS_TEMPLATES);

@@ -13,12 +13,22 @@ import type { InformerCache } from '../cluster/informer-cache.ts';
 import { refKey, routersOf, type ConfiguredRouter, type LiveObjects, type ObservedTraffic, type TrafficContext, type TrafficIntent, type TrafficObject, type TrafficObjectRef, type TrafficWrite } from '../traffic/index.ts';
 import { TRAFFIC_KINDS, type TrafficObjectOf } from './kit/kinds.ts';
 
+/**
+ * Parsed routers by spec object: every traffic object's event asks each
+ * Rollout whether it concerns it, so the parse is done once per version of a
+ * spec (informers replace the object on each change, never edit it).
+ */
+const parsed = new WeakMap<object, ConfiguredRouter[]>();
+
 /** The routers a Rollout's canary configures (none when invalid: validation reports it). */
 export function configuredRouters(rollout: Pick<Rollout, 'spec'>): ConfiguredRouter[] {
+  const known = parsed.get(rollout.spec);
+  if (known) return known;
   const routing = rollout.spec.strategy.canary?.trafficRouting;
-  if (routing === undefined) return [];
-  const { routers, problems } = routersOf(routing);
-  return problems.length > 0 ? [] : routers;
+  const { routers, problems } = routing === undefined ? { routers: [], problems: [] } : routersOf(routing);
+  const out = problems.length > 0 ? [] : routers;
+  parsed.set(rollout.spec, out);
+  return out;
 }
 
 /** Who the routers route for; undefined without both canary Services. */

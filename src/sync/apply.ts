@@ -9,18 +9,15 @@ import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ApplyOptions } from '../cluster/apply.ts';
 import { describeKubeError, kubeErrorInfo } from '../cluster/errors.ts';
+import { MANAGED_BY, MANAGED_BY_LABEL, SOURCE_LABEL } from '../api/common.ts';
 import { GIT_REVISION_ANNOTATION } from '../engine/types.ts';
 import { GiveUp, waitFor } from '../util/wait.ts';
 import { crdDefines, isCrd, isNamespace } from './prepare.ts';
 import { FIELD_MANAGER } from './validate.ts';
 import { formatRef, groupOf, isRecord, refOf, type ObjectRef, type SourceRef, type SyncDocument, type SyncObject } from './types.ts';
 
-/** Label on every object Weir applies: `<namespace>.<name>` of its GitSource. Pruning deletes only objects that carry it. */
-export const SOURCE_LABEL = 'weir.dev/source';
-/** The well-known label saying which tool manages an object. */
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'weir';
-export { GIT_REVISION_ANNOTATION };
+/** SOURCE_LABEL is on every object Weir applies: `<namespace>.<name>` of its GitSource. Pruning deletes only objects that carry it. */
+export { GIT_REVISION_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, SOURCE_LABEL };
 
 /** What applyDocuments needs of a client: ObjectApplier has it. */
 export interface Applier {

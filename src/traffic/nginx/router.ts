@@ -11,6 +11,7 @@
 // leave the namespace as it was before the rollout. A missing canary Ingress
 // therefore observes as weight 0 with no routes. The stable Ingress is only
 // read.
+import { SOURCE_LABEL } from '../../api/common.ts';
 import { describeRef, isRecord, liveOf, ownedByRollout } from '../objects.ts';
 import type {
   HeaderRoute,
@@ -31,7 +32,6 @@ const INGRESS = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', plural: '
 /** The legacy class annotation: the one annotation of the stable Ingress a canary Ingress must carry (as Argo). */
 export const INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 /** Git sync's label (sync/apply.ts SOURCE_LABEL): not copied, since the canary Ingress is the Rollout's, not Git's. */
-const SOURCE_LABEL = 'weir.dev/source';
 const CANARY_SUFFIX = '-canary';
 
 export const CAPABILITIES: RouterCapabilities = {

@@ -5,6 +5,7 @@
 // one, it selects every pod, and without a TrafficSplit the mesh would send
 // traffic to the canary's pods too. At the end of a rollout and on abort it
 // stays, at weight 0: its shape after a rollout equals its shape before.
+import { MANAGED_BY, MANAGED_BY_LABEL } from '../../api/common.ts';
 import { describeRef, isRecord, liveOf, ownedByRollout } from '../objects.ts';
 import type { LiveObjects, ObservedTraffic, Router, TrafficContext, TrafficIntent, TrafficObject, TrafficObjectRef, TrafficWrite } from '../types.ts';
 import { parseSmiConfig, type SmiConfig } from './config.ts';
@@ -19,7 +20,7 @@ const PLURAL = 'trafficsplits';
 const LABEL = 'SMI TrafficSplit';
 
 /** The label on the TrafficSplit Weir creates (the well-known managed-by label). */
-const MANAGED_BY_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/managed-by': 'weir' };
+const MANAGED_BY_LABELS: Readonly<Record<string, string>> = { [MANAGED_BY_LABEL]: MANAGED_BY };
 
 interface Backend {
   service: string;
