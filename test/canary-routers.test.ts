@@ -41,10 +41,9 @@ interface RouterCase {
   kinds: Kind[];
 }
 
-const INGRESSES: Kind = { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' };
 const CASES: RouterCase[] = [
   { router: 'Gateway API', example: 'canary-gateway-api-routes.yaml', kinds: [{ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' }] },
-  { router: 'NGINX Ingress', example: 'canary-nginx.yaml', kinds: [INGRESSES] },
+  { router: 'NGINX Ingress', example: 'canary-nginx.yaml', kinds: [{ group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' }] },
   { router: 'Istio', example: 'canary-istio.yaml', kinds: [{ group: 'networking.istio.io', version: 'v1', plural: 'virtualservices' }] },
   { router: 'SMI', example: 'canary-smi.yaml', kinds: [{ group: 'split.smi-spec.io', version: 'v1alpha4', plural: 'trafficsplits' }] },
   { router: 'Traefik', example: 'canary-traefik.yaml', kinds: [{ group: 'traefik.io', version: 'v1alpha1', plural: 'traefikservices' }] },
@@ -253,7 +252,7 @@ describe('canary rollouts through each traffic router, driven by Weir', () => {
       let before: Record<string, unknown>;
       let headerShare = 0;
 
-      it(`applies examples/rollouts/${c.example} (argoproj.io/v1alpha1) from Git and becomes Healthy with its router objects untouched`, async () => {
+      it(`applies examples/rollouts/${c.example} (argoproj.io/v1alpha1) from Git and becomes Healthy; its router objects' shape is the one to come back to`, async () => {
         text = (await readFile(new URL(`../examples/rollouts/${c.example}`, import.meta.url), 'utf8')).replace(/sandbox\.weir\.dev\/traffic-rate: "\d+"/, `sandbox.weir.dev/traffic-rate: "${RATE}"`);
         const docs = loadAll(text) as { apiVersion: string; kind: string; metadata: { name: string; annotations?: Record<string, string> } }[];
         const found = docs.find((d) => d.kind === 'Rollout');
